@@ -1,0 +1,48 @@
+// Node-style system errors: { code: 'EAGAIN', errno: -11, syscall: 'recvmsg' }, the same shape the addon throws.
+import { getSystemErrorMap, getSystemErrorName } from 'node:util'
+
+export interface SystemError extends Error {
+  code: string
+  errno: number
+  syscall: string
+}
+
+/** Builds the error for a negative errno returned by a hot path (err = -errno or errno; the sign is ignored). */
+export function errnoException(err: number, syscall: string, extra?: string): SystemError {
+  const n = -Math.abs(err)
+  let code: string
+  let desc: string
+  try {
+    code = getSystemErrorName(n)
+    desc = getSystemErrorMap().get(n)?.[1] ?? code
+  } catch {
+    code = 'UNKNOWN'
+    desc = `unknown error ${-n}`
+  }
+  const e = new Error(`${code}: ${desc}, ${syscall}${extra ? ` ${extra}` : ''}`) as SystemError
+  e.code = code
+  e.errno = n
+  e.syscall = syscall
+  Error.captureStackTrace?.(e, errnoException)
+  return e
+}
+
+/** Returns r when r >= 0, throws the Node-style error when it is -errno. */
+export function check(r: number, syscall: string): number {
+  if (r < 0) throw errnoException(r, syscall)
+  return r
+}
+
+/** A misuse of the API (closed fd, bad argument), with a Node-style ERR_* code. */
+export class XNativeError extends Error {
+  readonly code: string
+  constructor(code: string, message: string) {
+    super(message)
+    this.name = 'XNativeError'
+    this.code = code
+  }
+}
+
+export const EAGAIN = -11
+export const EINTR = -4
+export const EINPROGRESS = -115
