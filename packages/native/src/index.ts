@@ -52,3 +52,11 @@ export { sendMsg, recvMsg, type SendMsgOptions, type RecvMsgOptions, type RecvMs
 export { ifNameToIndex, ifIndexToName } from './netif.js'
 export { FdWatcher, waitReadable, waitWritable, type WatchOptions } from './watcher.js'
 export { openTun, type TunOptions, type TunDevice } from './tun.js'
+export {
+  SeqpacketSocket,
+  SeqpacketServer,
+  type SeqpacketMessage,
+  type SeqpacketSocketOptions,
+  type SeqpacketServerOptions,
+  type UnixAddress,
+} from './seqpacket.js'

@@ -69,25 +69,27 @@ inline Bytes WindowArg(const Napi::CallbackInfo &info, size_t i) {
   return WindowOf(env, info[i], off, len);
 }
 
+// Scalar arguments: one napi call each (napi_get_value_* already rejects non-numbers), a TypeError otherwise.
+inline Napi::TypeError NotNumber(Napi::Env env, size_t i) {
+  return Napi::TypeError::New(env, "argument " + std::to_string(i) + " must be a number");
+}
+
 inline int IntArg(const Napi::CallbackInfo &info, size_t i) {
-  if (info.Length() <= i || !info[i].IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number");
-  }
-  return info[i].As<Napi::Number>().Int32Value();
+  int32_t v;
+  if (i >= info.Length() || napi_get_value_int32(info.Env(), info[i], &v) != napi_ok) throw NotNumber(info.Env(), i);
+  return v;
 }
 
 inline uint32_t UintArg(const Napi::CallbackInfo &info, size_t i) {
-  if (info.Length() <= i || !info[i].IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number");
-  }
-  return info[i].As<Napi::Number>().Uint32Value();
+  uint32_t v;
+  if (i >= info.Length() || napi_get_value_uint32(info.Env(), info[i], &v) != napi_ok) throw NotNumber(info.Env(), i);
+  return v;
 }
 
 inline int64_t Int64Arg(const Napi::CallbackInfo &info, size_t i) {
-  if (info.Length() <= i || !info[i].IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number");
-  }
-  return info[i].As<Napi::Number>().Int64Value();
+  int64_t v;
+  if (i >= info.Length() || napi_get_value_int64(info.Env(), info[i], &v) != napi_ok) throw NotNumber(info.Env(), i);
+  return v;
 }
 
 }  // namespace x
