@@ -13,7 +13,9 @@ for (const pkg of readdirSync(`${root}packages`).sort()) {
   if (only.length && !only.includes(pkg)) continue
   const dir = `${root}packages/${pkg}/bench`
   if (!existsSync(dir)) continue
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.mjs')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((n) => n.endsWith('.mjs'))
+    .sort()) {
     console.log(`\n== @x/${pkg} ${f}`)
     const r = spawnSync(process.execPath, [`${dir}/${f}`], { cwd: `${root}packages/${pkg}`, stdio: 'inherit' })
     if (r.status !== 0) {

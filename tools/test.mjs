@@ -13,7 +13,14 @@ rmSync(out, { force: true })
 const args = process.argv.slice(2).filter((a) => a !== '--')
 const r = spawnSync(
   process.execPath,
-  [`${root}node_modules/vitest/vitest.mjs`, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...args],
+  [
+    `${root}node_modules/vitest/vitest.mjs`,
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${out}`,
+    ...args,
+  ],
   { cwd: root, stdio: 'inherit', env: process.env },
 )
 

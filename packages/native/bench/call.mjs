@@ -3,8 +3,7 @@
 //   2. eventfd write+read through the addon vs the same two syscalls in a C loop (bench/ref/syscall_loop.c)
 //      and vs node:fs writeSync/readSync on the same eventfd.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
-import { readSync, writeSync } from 'node:fs'
+import { mkdirSync, readSync, writeSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { binding, EventFd } from '@x/native'
 
@@ -49,7 +48,11 @@ e.close()
 let cRef = Number.NaN
 try {
   execFileSync('cc', ['-O2', '-o', `${out}syscall_loop`, `${here}ref/syscall_loop.c`])
-  cRef = Number(execFileSync(`${out}syscall_loop`, [String(N / 2)]).toString().trim())
+  cRef = Number(
+    execFileSync(`${out}syscall_loop`, [String(N / 2)])
+      .toString()
+      .trim(),
+  )
 } catch (err) {
   console.log(`native: C reference unavailable (${err.message.split('\n')[0]})`)
 }
@@ -59,4 +62,6 @@ console.log(`native empty call: ${f(empty)} | ref JS call: ${f(jsEmpty)} | overh
 console.log(
   `native eventfd write+read: ${f(addon)} | ref C loop: ${f(cRef)} | ratio ${(addon / cRef).toFixed(2)}x | boundary cost ${f(addon - cRef)} per 2 calls`,
 )
-console.log(`native eventfd write+read: ${f(addon)} | ref node:fs writeSync+readSync: ${f(fsPair)} | ratio ${(fsPair / addon).toFixed(2)}x faster`)
+console.log(
+  `native eventfd write+read: ${f(addon)} | ref node:fs writeSync+readSync: ${f(fsPair)} | ratio ${(fsPair / addon).toFixed(2)}x faster`,
+)

@@ -1,62 +1,62 @@
 // @x/native — the primitives Node lacks for Linux I/O.
 export { binding, constants, K } from './binding.js'
-export { errnoException, check, XNativeError, type SystemError } from './errors.js'
-export { OwnedFd, pipe, read, write, fdOf, type FdLike } from './fd.js'
-export { memfdCreate, addSeals, getSeals, Seal, type MemfdOptions } from './memfd.js'
+export { check, errnoException, type SystemError, XNativeError } from './errors.js'
 export { EventFd, type EventFdOptions } from './eventfd.js'
-export { mmap, MappedRegion, type MmapOptions } from './mmap.js'
-export { ioctl, ioctlInt, IOC, IO, IOR, IOW, IOWR, IOC_NONE, IOC_READ, IOC_WRITE } from './ioctl.js'
+export { type FdLike, fdOf, OwnedFd, pipe, read, write } from './fd.js'
+export { IO, IOC, IOC_NONE, IOC_READ, IOC_WRITE, IOR, IOW, IOWR, ioctl, ioctlInt } from './ioctl.js'
+export { addSeals, getSeals, type MemfdOptions, memfdCreate, Seal } from './memfd.js'
+export { MappedRegion, type MmapOptions, mmap } from './mmap.js'
+export { type RecvMsgOptions, type RecvMsgResult, recvMsg, type SendMsgOptions, sendMsg } from './msg.js'
+export { ifIndexToName, ifNameToIndex } from './netif.js'
 export {
-  sockaddrUn,
+  type SeqpacketMessage,
+  SeqpacketServer,
+  type SeqpacketServerOptions,
+  SeqpacketSocket,
+  type SeqpacketSocketOptions,
+  type UnixAddress,
+} from './seqpacket.js'
+export {
+  formatIPv6,
+  type In6Options,
+  type LlOptions,
+  type ParsedSockaddr,
+  parseIPv4,
+  parseIPv6,
+  parseSockaddr,
+  type Sockaddr,
   sockaddrIn,
   sockaddrIn6,
   sockaddrLl,
+  sockaddrUn,
   sockaddrXdp,
-  parseSockaddr,
-  parseIPv4,
-  parseIPv6,
-  formatIPv6,
-  type Sockaddr,
-  type ParsedSockaddr,
-  type In6Options,
-  type LlOptions,
   type XdpOptions,
 } from './sockaddr.js'
 export {
-  socket,
-  socketpair,
-  bind,
-  connect,
-  listen,
   accept,
-  shutdown,
-  getsockname,
-  getpeername,
-  setsockopt,
-  setsockoptInt,
-  getsockopt,
-  getsockoptInt,
+  bind,
   bindToDevice,
   boundDevice,
-  peerCred,
-  socketError,
-  send,
-  recv,
+  connect,
+  getpeername,
+  getsockname,
+  getsockopt,
+  getsockoptInt,
   htons,
-  packetSocket,
-  xdpSocket,
+  listen,
   type PeerCred,
+  packetSocket,
+  peerCred,
+  recv,
   type SocketOptions,
+  send,
+  setsockopt,
+  setsockoptInt,
+  shutdown,
+  socket,
+  socketError,
+  socketpair,
+  xdpSocket,
 } from './socket.js'
-export { sendMsg, recvMsg, type SendMsgOptions, type RecvMsgOptions, type RecvMsgResult } from './msg.js'
-export { ifNameToIndex, ifIndexToName } from './netif.js'
-export { FdWatcher, waitReadable, waitWritable, type WatchOptions } from './watcher.js'
-export { openTun, type TunOptions, type TunDevice } from './tun.js'
-export {
-  SeqpacketSocket,
-  SeqpacketServer,
-  type SeqpacketMessage,
-  type SeqpacketSocketOptions,
-  type SeqpacketServerOptions,
-  type UnixAddress,
-} from './seqpacket.js'
+export { openTun, type TunDevice, type TunOptions } from './tun.js'
+export { FdWatcher, type WatchOptions, waitReadable, waitWritable } from './watcher.js'

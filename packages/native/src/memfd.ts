@@ -1,7 +1,7 @@
 // memfd_create(2) and file seals (F_ADD_SEALS / F_GET_SEALS).
 import { ftruncateSync } from 'node:fs'
 import { binding, K } from './binding.js'
-import { OwnedFd, type FdLike, fdOf } from './fd.js'
+import { type FdLike, fdOf, OwnedFd } from './fd.js'
 
 export interface MemfdOptions {
   /** Allow F_ADD_SEALS later (default true). */
@@ -13,11 +13,21 @@ export interface MemfdOptions {
 }
 
 export const Seal = {
-  get SEAL() { return K('F_SEAL_SEAL') },
-  get SHRINK() { return K('F_SEAL_SHRINK') },
-  get GROW() { return K('F_SEAL_GROW') },
-  get WRITE() { return K('F_SEAL_WRITE') },
-  get FUTURE_WRITE() { return K('F_SEAL_FUTURE_WRITE') },
+  get SEAL() {
+    return K('F_SEAL_SEAL')
+  },
+  get SHRINK() {
+    return K('F_SEAL_SHRINK')
+  },
+  get GROW() {
+    return K('F_SEAL_GROW')
+  },
+  get WRITE() {
+    return K('F_SEAL_WRITE')
+  },
+  get FUTURE_WRITE() {
+    return K('F_SEAL_FUTURE_WRITE')
+  },
 } as const
 
 /** An anonymous memory file, O_CLOEXEC. */

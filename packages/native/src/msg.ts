@@ -3,7 +3,7 @@
 // (MSG_TRUNC) is reported. Both calls return -errno for EAGAIN and kin (hot path) — recvMsg returns null then.
 import { binding, K } from './binding.js'
 import { errnoException } from './errors.js'
-import { OwnedFd, type FdLike, fdOf } from './fd.js'
+import { type FdLike, fdOf, OwnedFd } from './fd.js'
 import type { Sockaddr } from './sockaddr.js'
 
 export interface SendMsgOptions {

@@ -5,10 +5,10 @@ import { EventEmitter } from 'node:events'
 import { unlinkSync } from 'node:fs'
 import { K } from './binding.js'
 import { errnoException, XNativeError } from './errors.js'
-import { OwnedFd, type FdLike } from './fd.js'
+import type { FdLike, OwnedFd } from './fd.js'
 import { recvMsg, sendMsg } from './msg.js'
 import { sockaddrUn } from './sockaddr.js'
-import { accept, bind, connect, listen, peerCred, type PeerCred, socket, socketError, socketpair } from './socket.js'
+import { accept, bind, connect, listen, type PeerCred, peerCred, socket, socketError, socketpair } from './socket.js'
 import { FdWatcher } from './watcher.js'
 
 export type UnixAddress = string | { abstract: string }

@@ -209,7 +209,11 @@ export function parseSockaddr(b: Uint8Array): ParsedSockaddr {
     if (rest.length === 0) return { family: 'unix', path: '', abstract: false }
     if (rest[0] === 0) return { family: 'unix', path: Buffer.from(rest.subarray(1)).toString('utf8'), abstract: true }
     const nul = rest.indexOf(0)
-    return { family: 'unix', path: Buffer.from(nul < 0 ? rest : rest.subarray(0, nul)).toString('utf8'), abstract: false }
+    return {
+      family: 'unix',
+      path: Buffer.from(nul < 0 ? rest : rest.subarray(0, nul)).toString('utf8'),
+      abstract: false,
+    }
   }
   if (family === K('AF_INET6') && b.length >= K('sizeof_sockaddr_in6')) {
     const a = K('offsetof_sockaddr_in6_sin6_addr')

@@ -1,8 +1,8 @@
 // Sockets of any domain and type, CLOEXEC and non-blocking by default, with raw sockaddr bytes and socket options.
 // Control calls throw Node-style errors; accept() and connect() report "not yet" as a negative errno.
 import { binding, K } from './binding.js'
-import { OwnedFd, type FdLike, fdOf } from './fd.js'
-import { parseSockaddr, type ParsedSockaddr, type Sockaddr } from './sockaddr.js'
+import { type FdLike, fdOf, OwnedFd } from './fd.js'
+import { type ParsedSockaddr, parseSockaddr, type Sockaddr } from './sockaddr.js'
 
 export interface SocketOptions {
   /** Default true: SOCK_NONBLOCK. */
@@ -19,7 +19,12 @@ export function socket(domain: number, type: number, protocol = 0, options: Sock
 }
 
 /** socketpair(2) → two connected owned fds. */
-export function socketpair(domain: number, type: number, protocol = 0, options: SocketOptions = {}): [OwnedFd, OwnedFd] {
+export function socketpair(
+  domain: number,
+  type: number,
+  protocol = 0,
+  options: SocketOptions = {},
+): [OwnedFd, OwnedFd] {
   const [a, b] = binding.socketpair(domain, typeFlags(type, options), protocol)
   return [new OwnedFd(a, 'socket'), new OwnedFd(b, 'socket')]
 }

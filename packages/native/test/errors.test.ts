@@ -1,5 +1,5 @@
+import { binding, check, errnoException, ifNameToIndex, ioctl, pipe } from '@x/native'
 import { describe, expect, it } from 'vitest'
-import { binding, errnoException, ifNameToIndex, ioctl, pipe, check } from '@x/native'
 
 describe('errors', () => {
   it('native control calls throw Node-style errors', () => {

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest'
 import { EventFd, OwnedFd, pipe, read, write } from '@x/native'
+import { describe, expect, it } from 'vitest'
 import { fdFlags, O_CLOEXEC, O_NONBLOCK, openFds } from './helpers.js'
 
 describe('OwnedFd', () => {

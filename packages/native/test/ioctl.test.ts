@@ -1,5 +1,5 @@
+import { constants, IO, IOR, IOW, IOWR, ioctl, pipe, write } from '@x/native'
 import { describe, expect, it } from 'vitest'
-import { constants, IO, ioctl, IOR, IOW, IOWR, pipe, write } from '@x/native'
 
 describe('ioctl', () => {
   it('the _IOC encoders agree with the kernel headers', () => {

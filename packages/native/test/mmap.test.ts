@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs'
-import { describe, expect, it } from 'vitest'
 import { addSeals, getSeals, K, memfdCreate, mmap, Seal } from '@x/native'
+import { describe, expect, it } from 'vitest'
 import { openFds } from './helpers.js'
 
 describe('mmap', () => {
@@ -68,7 +68,9 @@ describe('memfd seals', () => {
       using ro = mmap(fd, 4096, { prot: K('PROT_READ') })
       expect(ro.bytes()[0]).toBe(5)
       addSeals(fd, Seal.SEAL)
-      expect(() => addSeals(fd, Seal.FUTURE_WRITE)).toThrow(expect.objectContaining({ code: 'EPERM', syscall: 'fcntl' }))
+      expect(() => addSeals(fd, Seal.FUTURE_WRITE)).toThrow(
+        expect.objectContaining({ code: 'EPERM', syscall: 'fcntl' }),
+      )
     }
     expect(openFds()).toBe(before)
   })

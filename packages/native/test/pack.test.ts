@@ -35,7 +35,11 @@ describe.skipIf(!npmOk)('packaging (needs npm and the npm registry)', () => {
       expect(existsSync(join(installed, 'prebuilds', `linux-${arch}`))).toBe(true)
       const out = execFileSync(
         process.execPath,
-        ['--input-type=module', '-e', "import {EventFd} from '@x/native'; const e=new EventFd(); e.write(2); console.log(e.read()); e.close()"],
+        [
+          '--input-type=module',
+          '-e',
+          "import {EventFd} from '@x/native'; const e=new EventFd(); e.write(2); console.log(e.read()); e.close()",
+        ],
         { cwd: app, encoding: 'utf8', env: { ...process.env, PREBUILDS_ONLY: '1' } },
       )
       expect(out.trim()).toBe('2')

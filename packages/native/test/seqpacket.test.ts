@@ -1,8 +1,8 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { memfdCreate, mmap, SeqpacketServer, SeqpacketSocket } from '@x/native'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openFds } from './helpers.js'
 
 let dir = ''

@@ -3,7 +3,6 @@ import { createSocket } from 'node:dgram'
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
 import {
   accept,
   bind,
@@ -33,6 +32,7 @@ import {
   socketpair,
   xdpSocket,
 } from '@x/native'
+import { afterEach, describe, expect, it } from 'vitest'
 import { fdFlags, isRoot, O_CLOEXEC, openFds } from './helpers.js'
 
 const owned: OwnedFd[] = []
@@ -139,7 +139,10 @@ describe('SO_PEERCRED', () => {
     listen(srv)
     const child = spawn(
       process.execPath,
-      ['-e', `const s=require('net').connect(${JSON.stringify(path)});s.on('connect',()=>setTimeout(()=>s.end(),2000))`],
+      [
+        '-e',
+        `const s=require('net').connect(${JSON.stringify(path)});s.on('connect',()=>setTimeout(()=>s.end(),2000))`,
+      ],
       { uid: 65534, gid: 65534, stdio: 'inherit' },
     )
     try {
@@ -190,10 +193,10 @@ describe('AF_INET6, interfaces and SO_BINDTODEVICE', () => {
   it('sockaddr_in6 carries the port and scope id', () => {
     const a = sockaddrIn6({ address: 'fe80::1', port: 5000, scopeId: 7 })
     expect(parseSockaddr(a)).toEqual({ family: 'inet6', address: 'fe80::1', port: 5000, flowinfo: 0, scopeId: 7 })
-    expect(Buffer.from(a).toString('hex')).toBe(
-      `0a00${'1388'}00000000fe800000000000000000000000000001${'07000000'}`,
+    expect(Buffer.from(a).toString('hex')).toBe(`0a00${'1388'}00000000fe800000000000000000000000000001${'07000000'}`)
+    expect(() => sockaddrIn6({ address: 'fe80::1%eth0' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ADDRESS' }),
     )
-    expect(() => sockaddrIn6({ address: 'fe80::1%eth0' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ADDRESS' }))
     expect(() => sockaddrIn6({ address: '1::2::3' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ADDRESS' }))
   })
 
@@ -209,7 +212,9 @@ describe('AF_INET6, interfaces and SO_BINDTODEVICE', () => {
     const lo = ifNameToIndex('lo')
     expect(lo).toBeGreaterThan(0)
     expect(ifIndexToName(lo)).toBe('lo')
-    expect(() => ifIndexToName(0x7fffffff)).toThrow(expect.objectContaining({ code: 'ENXIO', syscall: 'if_indextoname' }))
+    expect(() => ifIndexToName(0x7fffffff)).toThrow(
+      expect.objectContaining({ code: 'ENXIO', syscall: 'if_indextoname' }),
+    )
   })
 
   it.skipIf(!isRoot)('SO_BINDTODEVICE takes a name and reads it back (needs CAP_NET_RAW)', () => {
@@ -217,7 +222,9 @@ describe('AF_INET6, interfaces and SO_BINDTODEVICE', () => {
     expect(boundDevice(s)).toBe('')
     bindToDevice(s, 'lo')
     expect(boundDevice(s)).toBe('lo')
-    expect(() => bindToDevice(s, 'nosuchif0')).toThrow(expect.objectContaining({ code: 'ENODEV', syscall: 'setsockopt' }))
+    expect(() => bindToDevice(s, 'nosuchif0')).toThrow(
+      expect.objectContaining({ code: 'ENODEV', syscall: 'setsockopt' }),
+    )
   })
 })
 

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads'
-import { describe, expect, it } from 'vitest'
 import { EventFd, FdWatcher, pipe, read, waitReadable, write } from '@x/native'
+import { describe, expect, it } from 'vitest'
 import { openFds } from './helpers.js'
 
 describe('FdWatcher', () => {
