@@ -2,11 +2,13 @@ import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
-// Tests import @x/<pkg> from source (no build step for TypeScript); native addons load from build/ or prebuilds/.
+// Tests import @x/<pkg> (and @x/<pkg>/<sub>) from source: no build step for TypeScript. Native addons load
+// from build/ or prebuilds/; worker and child-process fixtures (.mjs) import the built dist.
 const root = fileURLToPath(new URL('.', import.meta.url))
-const alias = Object.fromEntries(
-  readdirSync(`${root}packages`).map((name) => [`@x/${name}`, `${root}packages/${name}/src/index.ts`]),
-)
+const alias = readdirSync(`${root}packages`).flatMap((name) => [
+  { find: new RegExp(`^@x/${name}$`), replacement: `${root}packages/${name}/src/index.ts` },
+  { find: new RegExp(`^@x/${name}/(?!package\\.json$|gyp$)(.+)$`), replacement: `${root}packages/${name}/src/$1.ts` },
+])
 
 export default defineConfig({
   resolve: { alias },
