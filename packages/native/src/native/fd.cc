@@ -90,6 +90,17 @@ static Napi::Value EventfdWrite(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), n < 0 ? -errno : 0);
 }
 
+// The error of a failed ioctl, its syscall named after the request: info[nameAt] if given, else the number.
+static Napi::Error IoctlError(const Napi::CallbackInfo &info, int err, unsigned long req, size_t nameAt) {
+  std::string name = info.Length() > nameAt && info[nameAt].IsString() ? info[nameAt].As<Napi::String>().Utf8Value() : "";
+  if (name.empty()) {
+    char hex[24];
+    std::snprintf(hex, sizeof hex, "0x%lx", req);
+    name = hex;
+  }
+  return ErrnoError(info.Env(), err, ("ioctl(" + name + ")").c_str());
+}
+
 // ioctl(fd, request, view|null, offset, length, name?) — the request is numeric (u32), the argument a pointer
 // into the view's window (or NULL). name labels the error: syscall 'ioctl(TUNSETIFF)'.
 static Napi::Value Ioctl(const Napi::CallbackInfo &info) {
@@ -100,16 +111,7 @@ static Napi::Value Ioctl(const Napi::CallbackInfo &info) {
   if (info.Length() > 2 && !info[2].IsNull() && !info[2].IsUndefined()) arg = x::WindowArg(info, 2).data;
   int r;
   do r = ::ioctl(fd, req, arg); while (r < 0 && errno == EINTR);
-  if (r < 0) {
-    int err = errno;
-    std::string name = info.Length() > 5 && info[5].IsString() ? info[5].As<Napi::String>().Utf8Value() : "";
-    if (name.empty()) {
-      char hex[16];
-      std::snprintf(hex, sizeof hex, "0x%lx", req);
-      name = hex;
-    }
-    throw ErrnoError(env, err, ("ioctl(" + name + ")").c_str());
-  }
+  if (r < 0) throw IoctlError(info, errno, req, 5);
   return Napi::Number::New(env, r);
 }
 
@@ -121,16 +123,7 @@ static Napi::Value IoctlInt(const Napi::CallbackInfo &info) {
   long v = static_cast<long>(x::Int64Arg(info, 2));
   int r;
   do r = ::ioctl(fd, req, v); while (r < 0 && errno == EINTR);
-  if (r < 0) {
-    int err = errno;
-    std::string name = info.Length() > 3 && info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
-    if (name.empty()) {
-      char hex[16];
-      std::snprintf(hex, sizeof hex, "0x%lx", req);
-      name = hex;
-    }
-    throw ErrnoError(env, err, ("ioctl(" + name + ")").c_str());
-  }
+  if (r < 0) throw IoctlError(info, errno, req, 3);
   return Napi::Number::New(env, r);
 }
 
