@@ -64,6 +64,59 @@ export interface Binding {
   if_nametoindex(name: string): number
   if_indextoname(index: number): string
   FdWatcher: new (fd: number, callback: (status: number, events: number) => void) => NativeFdWatcher
+  // bpf(2) (bpf.cc)
+  bpf_map_create(
+    type: number,
+    keySize: number,
+    valueSize: number,
+    maxEntries: number,
+    flags: number,
+    name?: string,
+  ): number
+  bpf_map_update_elem(fd: number, key: View, value: View, flags: number): void
+  bpf_map_lookup_elem(fd: number, key: View, valueOut: View): boolean
+  bpf_map_delete_elem(fd: number, key: View): boolean
+  bpf_prog_load(
+    type: number,
+    insns: View,
+    license: string,
+    name: string | undefined,
+    expectedAttachType: number,
+  ): number
+  bpf_link_create(progFd: number, targetIfindex: number, attachType: number, flags: number): number
+  // name service (nss.cc)
+  getpwuid(uid: number): NativePasswd | null
+  getpwnam(name: string): NativePasswd | null
+  getgrnam(name: string): NativeGroup | null
+  getgrgid(gid: number): NativeGroup | null
+  getgrouplist(name: string, gid: number): number[]
+  // batched datagram receive (mmsg.cc)
+  recvmmsg(
+    fd: number,
+    view: View,
+    offset: number,
+    length: number,
+    slotSize: number,
+    meta: Int32Array,
+    names: View | null,
+    nameSize: number,
+    flags: number,
+  ): number
+}
+
+export interface NativePasswd {
+  name: string
+  uid: number
+  gid: number
+  gecos: string
+  dir: string
+  shell: string
+}
+
+export interface NativeGroup {
+  name: string
+  gid: number
+  members: string[]
 }
 
 const require = createRequire(import.meta.url)

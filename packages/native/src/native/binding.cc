@@ -13,6 +13,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMmap(env, exports);
   InitSocket(env, exports);
   InitWatcher(env, exports);
+  InitNss(env, exports);
+  InitMmsg(env, exports);
+  InitBpf(env, exports);
   return exports;
 }
 

@@ -9,6 +9,9 @@ void InitFd(Napi::Env env, Napi::Object exports);      // close, read, write, fc
 void InitMmap(Napi::Env env, Napi::Object exports);    // mmap, munmap
 void InitSocket(Napi::Env env, Napi::Object exports);  // socket … recvmsg, sockopts, if_nametoindex
 void InitWatcher(Napi::Env env, Napi::Object exports); // FdWatcher (uv_poll)
+void InitNss(Napi::Env env, Napi::Object exports);     // getpwuid, getpwnam, getgrnam, getgrgid, getgrouplist
+void InitMmsg(Napi::Env env, Napi::Object exports);    // recvmmsg
+void InitBpf(Napi::Env env, Napi::Object exports);     // bpf(2): maps, programs, links
 
 struct AddonData : x::EnvData {
   explicit AddonData(Napi::Env env) : x::EnvData(env) {}

@@ -1,0 +1,68 @@
+import { bind, DatagramBatch, getsockname, K, parseSockaddr, recvMmsg, sendMsg, sockaddrIn6, socket } from '@x/native'
+import { describe, expect, it } from 'vitest'
+
+function udpPair() {
+  const a = socket(K('AF_INET6'), K('SOCK_DGRAM'))
+  const b = socket(K('AF_INET6'), K('SOCK_DGRAM'))
+  bind(a, sockaddrIn6({ address: '::1', port: 0 }))
+  bind(b, sockaddrIn6({ address: '::1', port: 0 }))
+  const pa = getsockname(a) as { port: number }
+  const pb = getsockname(b) as { port: number }
+  return { a, b, pa: pa.port, pb: pb.port }
+}
+
+describe('recvMmsg (recvmmsg batching)', () => {
+  it('drains several datagrams in one call, with lengths and source addresses', () => {
+    const { a, b, pa, pb } = udpPair()
+    try {
+      const batch = new DatagramBatch({ slots: 8, slotSize: 2048 })
+      expect(recvMmsg(b, batch)).toBe(-11) // EAGAIN, no throw
+      const to = sockaddrIn6({ address: '::1', port: pb })
+      for (const n of [0, 1, 100, 2047]) expect(sendMsg(a, new Uint8Array(n).fill(n & 0xff), { to })).toBe(n)
+      expect(recvMmsg(b, batch)).toBe(4)
+      expect(batch.count).toBe(4)
+      expect([0, 1, 2, 3].map((i) => batch.length(i))).toEqual([0, 1, 100, 2047])
+      expect(batch.data(2).every((x) => x === 100)).toBe(true)
+      expect(batch.offset(3)).toBe(3 * 2048)
+      const src = parseSockaddr(batch.address(1))
+      expect(src).toMatchObject({ family: 'inet6', address: '::1', port: pa })
+      // the raw source address is directly usable as a reply address
+      expect(sendMsg(b, batch.data(2), { to: batch.address(2) })).toBe(100)
+      const back = new DatagramBatch({ slots: 1, addresses: false })
+      expect(recvMmsg(a, back)).toBe(1)
+      expect(back.length(0)).toBe(100)
+      expect(() => back.address(0)).toThrow(/without addresses/)
+    } finally {
+      a.close()
+      b.close()
+    }
+  })
+
+  it('reports datagrams longer than a slot as truncated, and caps the batch at its slots', () => {
+    const { a, b, pb } = udpPair()
+    try {
+      const to = sockaddrIn6({ address: '::1', port: pb })
+      for (let i = 0; i < 5; i++) sendMsg(a, new Uint8Array(300), { to })
+      const batch = new DatagramBatch({ slots: 3, slotSize: 256 })
+      expect(recvMmsg(b, batch)).toBe(3)
+      expect(batch.truncated(0)).toBe(true)
+      expect(batch.length(0)).toBe(256)
+      expect(recvMmsg(b, batch)).toBe(2)
+      expect(recvMmsg(b, batch)).toBe(-11)
+      expect(batch.count).toBe(0)
+    } finally {
+      a.close()
+      b.close()
+    }
+  })
+
+  it('validates its options and returns -EBADF for a closed fd', () => {
+    expect(() => new DatagramBatch({ slots: 0 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
+    expect(() => new DatagramBatch({ slots: 257 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
+    expect(() => new DatagramBatch({ slotSize: 0 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
+    const s = socket(K('AF_INET6'), K('SOCK_DGRAM'))
+    const fd = s.fd
+    s.close()
+    expect(recvMmsg(fd, new DatagramBatch({ slots: 1, slotSize: 16 }))).toBe(-9)
+  })
+})
