@@ -102,6 +102,18 @@ export interface Binding {
     nameSize: number,
     flags: number,
   ): number
+  // sendmmsg.cc
+  sendmmsg(
+    fd: number,
+    view: View,
+    offset: number,
+    length: number,
+    lens: Int32Array,
+    count: number,
+    fds: Int32Array | null,
+    fdCounts: Int32Array | null,
+    flags: number,
+  ): number
 }
 
 export interface NativePasswd {

@@ -21,6 +21,7 @@ export { DatagramBatch, type DatagramBatchOptions, recvMmsg } from './mmsg.js'
 export { type RecvMsgOptions, type RecvMsgResult, recvMsg, type SendMsgOptions, sendMsg } from './msg.js'
 export { ifIndexToName, ifNameToIndex } from './netif.js'
 export { type GroupEntry, getgrgid, getgrnam, getgrouplist, getpwnam, getpwuid, type PasswdEntry } from './nss.js'
+export { SendBatch, type SendBatchOptions, sendMmsg } from './sendmmsg.js'
 export {
   type SeqpacketMessage,
   SeqpacketServer,

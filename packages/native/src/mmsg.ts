@@ -89,6 +89,6 @@ export function recvMmsg(fd: FdLike, batch: DatagramBatch, flags = 0): number {
     batch.nameSize,
     flags,
   )
-  batch.count = n > 0 ? n : 0
+  batch.count = Math.max(n, 0)
   return n
 }

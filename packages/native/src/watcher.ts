@@ -37,6 +37,7 @@ export class FdWatcher extends EventEmitter<FdWatcherEvents> implements Disposab
   watch(options: { readable?: boolean; writable?: boolean }): this {
     const n = this.#live()
     const ev = (options.readable ? K('UV_READABLE') : 0) | (options.writable ? K('UV_WRITABLE') : 0)
+    if (ev === this.#events) return this // unchanged: no epoll_ctl
     this.#events = ev
     const r = ev === 0 ? n.stop() : n.start(ev)
     if (r < 0) throw errnoException(r, 'uv_poll_start')

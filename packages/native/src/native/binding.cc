@@ -16,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNss(env, exports);
   InitMmsg(env, exports);
   InitBpf(env, exports);
+  InitSendmmsg(env, exports);
   return exports;
 }
 

@@ -12,6 +12,7 @@ void InitWatcher(Napi::Env env, Napi::Object exports); // FdWatcher (uv_poll)
 void InitNss(Napi::Env env, Napi::Object exports);     // getpwuid, getpwnam, getgrnam, getgrgid, getgrouplist
 void InitMmsg(Napi::Env env, Napi::Object exports);    // recvmmsg
 void InitBpf(Napi::Env env, Napi::Object exports);     // bpf(2): maps, programs, links
+void InitSendmmsg(Napi::Env env, Napi::Object exports); // sendmmsg with per-datagram SCM_RIGHTS
 
 struct AddonData : x::EnvData {
   explicit AddonData(Napi::Env env) : x::EnvData(env) {}
