@@ -1,0 +1,515 @@
+// shm.ts: a shared-memory pipe endpoint. The region is a /dev/shm file mapped MAP_SHARED (unrelated processes and
+// threads meet by name; wake-ups are FIFO doorbells beside it, which are also the pollable fd), or a
+// SharedArrayBuffer handed to workers (wake-ups with Atomics.waitAsync/notify). Refcounts and pids live in the
+// region's header: a killed peer is detected, a stale region is replaced, the last closer removes the files.
+import { closeSync, constants as FS, fstatSync, ftruncateSync, openSync, unlinkSync } from 'node:fs'
+import { EventFd, FdWatcher, type MappedRegion, memfdCreate, mmap, type OwnedFd, read, write } from '@x/native'
+import { RingView } from '@x/ring'
+import { binding } from './binding.js'
+import { NetmapError } from './errors.js'
+import { PipeKring } from './kring.js'
+import {
+  SHM_HEADER as H,
+  ifOffset,
+  KRING_LINE,
+  kringIndex,
+  NM_PIPE_MAXRINGS,
+  NM_PIPE_MAXSLOTS,
+  PID_SLOTS,
+  type PipeGeometry,
+  pipeGeometry,
+  ringOffset,
+  STATE_READY,
+} from './layout.js'
+import { formatPipeRegion, readGeometry } from './region.js'
+
+export const SHM_DIR = process.env.X_NETMAP_SHM_DIR ?? '/dev/shm'
+
+export function regionPath(parent: string, id: string, dir = SHM_DIR): string {
+  return `${dir}/netmap-${parent}-${id}`
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4))
+function sleepMs(ms: number): void {
+  Atomics.wait(sleepCell, 0, 0, ms)
+}
+
+export function pidAlive(pid: number): boolean {
+  if (pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** A SharedArrayBuffer pipe region for worker threads: pass it in workerData and open with `.sharedMemory(sab)`. */
+export function createSharedPipe(
+  options: { parent?: string; id?: string; rings?: number; slots?: number; bufSize?: number } = {},
+): SharedArrayBuffer {
+  const g = checkedGeometry(options.rings ?? 1, options.slots ?? 1024, options.bufSize)
+  const sab = new SharedArrayBuffer(g.total)
+  formatPipeRegion(sab, g, options.parent ?? 'pipe', options.id ?? '0', process.pid)
+  return sab
+}
+
+function checkedGeometry(rings: number, slots: number, bufSize?: number): PipeGeometry {
+  if (!Number.isInteger(rings) || rings < 1 || rings > NM_PIPE_MAXRINGS)
+    throw new NetmapError('BindFail', `pipe rings must be 1..${NM_PIPE_MAXRINGS}, got ${rings}`)
+  if (!Number.isInteger(slots) || slots < 2 || slots > NM_PIPE_MAXSLOTS)
+    throw new NetmapError('BindFail', `pipe slots must be 2..${NM_PIPE_MAXSLOTS}, got ${slots}`)
+  return pipeGeometry(rings, slots, bufSize)
+}
+
+export interface ShmOpenOptions {
+  parent: string
+  id: string
+  endpoint: 0 | 1
+  /** -1: all ring pairs (ALL_NIC), else ONE_NIC ring pair k. */
+  ring: number
+  rings: number
+  slots: number
+  exclusive: boolean
+  shared?: SharedArrayBuffer
+  /** A region inherited as fds (memfd + two eventfd doorbells), e.g. from createPipeMemfd() via stdio. */
+  inherited?: InheritedPipe
+  dir?: string
+}
+
+export interface InheritedPipe {
+  readonly region: number
+  readonly bells: readonly [number, number]
+}
+
+/** A pipe region in a memfd with eventfd doorbells, to hand to child processes in `stdio` (no name in /dev/shm). */
+export class PipeMemfd implements Disposable {
+  readonly region: OwnedFd
+  readonly bells: readonly [EventFd, EventFd]
+
+  constructor(options: { parent?: string; id?: string; rings?: number; slots?: number } = {}) {
+    const g = checkedGeometry(options.rings ?? 1, options.slots ?? 1024)
+    this.region = memfdCreate(`netmap-${options.parent ?? 'pipe'}-${options.id ?? '0'}`, { size: g.total })
+    this.bells = [new EventFd(0), new EventFd(0)]
+    const map = mmap(this.region, g.total)
+    try {
+      formatPipeRegion(map.buffer, g, options.parent ?? 'pipe', options.id ?? '0', process.pid)
+    } finally {
+      map.unmap()
+    }
+  }
+
+  /** The fd numbers, for `.inherited()` in this process. */
+  get fds(): InheritedPipe {
+    return { region: this.region.fd, bells: [this.bells[0].fd, this.bells[1].fd] }
+  }
+
+  /** For spawn's stdio: [..., region, bell0, bell1] land as fds 3, 4, 5 → `.inherited({ region: 3, bells: [4, 5] })`. */
+  get stdio(): number[] {
+    return [this.region.fd, this.bells[0].fd, this.bells[1].fd]
+  }
+
+  close(): void {
+    this.region.close()
+    this.bells[0].close()
+    this.bells[1].close()
+  }
+
+  [Symbol.dispose](): void {
+    this.close()
+  }
+}
+
+class EventFdBells implements Doorbells {
+  readonly #fds: readonly [number, number]
+  readonly #own: number
+  #watcher: FdWatcher | null = null
+  readonly #one = new Uint8Array(new BigUint64Array([1n]).buffer)
+  readonly #scratch = new Uint8Array(8)
+  constructor(fds: readonly [number, number], own: number) {
+    this.#fds = fds
+    this.#own = own
+  }
+  get fd(): number {
+    return this.#fds[this.#own]!
+  }
+  ring(endpoint: number): void {
+    write(this.#fds[endpoint]!, this.#one)
+  }
+  arm(): number {
+    return 0 // an eventfd stays readable until read
+  }
+  async wait(_token: number, signal?: AbortSignal): Promise<void> {
+    this.#watcher ??= new FdWatcher(this.fd)
+    await this.#watcher.wait('readable', signal)
+    read(this.fd, this.#scratch)
+  }
+  close(): void {
+    this.#watcher?.close()
+    this.#watcher = null
+  }
+}
+
+interface Doorbells {
+  readonly fd: number
+  ring(endpoint: number): void
+  /** A token taken before the readiness re-check, so a ring between the check and the sleep is not lost. */
+  arm(): number
+  wait(token: number, signal?: AbortSignal): Promise<void>
+  close(): void
+}
+
+class FifoBells implements Doorbells {
+  readonly #fds: number[]
+  readonly #own: number
+  #watcher: FdWatcher | null = null
+  readonly #scratch = new Uint8Array(64)
+  constructor(paths: string[], own: number) {
+    this.#fds = paths.map((p) => openSync(p, FS.O_RDWR | FS.O_NONBLOCK))
+    this.#own = own
+  }
+  get fd(): number {
+    return this.#fds[this.#own]!
+  }
+  ring(endpoint: number): void {
+    write(this.#fds[endpoint]!, this.#scratch.subarray(0, 1)) // EAGAIN: already rung
+  }
+  arm(): number {
+    return 0 // level-triggered: a byte written before the sleep keeps the FIFO readable
+  }
+  async wait(_token: number, signal?: AbortSignal): Promise<void> {
+    this.#watcher ??= new FdWatcher(this.fd)
+    await this.#watcher.wait('readable', signal)
+    while (read(this.fd, this.#scratch) === this.#scratch.length);
+  }
+  close(): void {
+    this.#watcher?.close()
+    this.#watcher = null
+    for (const fd of this.#fds) closeSync(fd)
+    this.#fds.length = 0
+  }
+}
+
+type WaitAsync = (
+  a: Int32Array,
+  i: number,
+  v: number,
+) => { async: false; value: string } | { async: true; value: Promise<string> }
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync
+
+class AtomicBells implements Doorbells {
+  readonly fd = -1
+  readonly #h: Int32Array
+  readonly #own: number
+  constructor(h: Int32Array, own: number) {
+    this.#h = h
+    this.#own = own
+  }
+  ring(endpoint: number): void {
+    Atomics.add(this.#h, H.bell / 4 + endpoint, 1)
+    Atomics.notify(this.#h, H.bell / 4 + endpoint)
+  }
+  arm(): number {
+    return Atomics.load(this.#h, H.bell / 4 + this.#own)
+  }
+  async wait(token: number, signal?: AbortSignal): Promise<void> {
+    const i = H.bell / 4 + this.#own
+    const r = waitAsync(this.#h, i, token)
+    if (!r.async) return
+    if (!signal) {
+      await r.value
+      return
+    }
+    signal.throwIfAborted()
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        reject(signal.reason)
+        Atomics.notify(this.#h, i) // releases the waiter
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      void r.value.then(() => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      })
+    })
+  }
+  close(): void {}
+}
+
+/** One open of one end of a pipe. */
+export class ShmEndpoint {
+  readonly geometry: PipeGeometry
+  readonly buffer: ArrayBuffer | SharedArrayBuffer
+  readonly endpoint: 0 | 1
+  readonly path: string | null
+  /** nr_offset / nr_memsize as NETMAP_REQ_REGISTER reports them; the region base is `ifOff` in `buffer`. */
+  readonly nrOffset: number
+  readonly memsize: number
+  readonly firstRing: number
+  readonly lastRing: number
+  readonly txKrings: PipeKring[] = []
+  /** Microseconds to re-check readiness before sleeping on the doorbell (0: sleep at once). */
+  spinUs = Number(process.env.X_NETMAP_SPIN_US ?? 50)
+  readonly rxKrings: PipeKring[] = []
+  readonly #h: Int32Array
+  readonly #map: MappedRegion | null
+  readonly #bells: Doorbells
+  #pidSlot: number
+  #closed = false
+  /** Threads of one process share a pid: peer death is only detectable across processes. */
+  readonly #checkPeer: boolean
+
+  private constructor(
+    buffer: ArrayBuffer | SharedArrayBuffer,
+    map: MappedRegion | null,
+    path: string | null,
+    o: ShmOpenOptions,
+  ) {
+    this.buffer = buffer
+    this.#map = map
+    this.path = path
+    this.endpoint = o.endpoint
+    const g = readGeometry(buffer)
+    this.geometry = g
+    this.#h = new Int32Array(buffer, 0, g.ifOff / 4)
+    if (o.ring >= g.nRings)
+      throw new NetmapError('BindFail', `ring pair ${o.ring} does not exist (the pipe has ${g.nRings})`)
+    this.firstRing = Math.max(o.ring, 0)
+    this.lastRing = o.ring < 0 ? g.nRings - 1 : o.ring
+    this.nrOffset = ifOffset(g, o.endpoint, o.ring)
+    this.memsize = g.memsize
+    // register: exclusive bits, refcount, pid slot
+    const e = o.endpoint
+    const h = this.#h
+    if (Atomics.load(h, H.excl / 4 + e) !== 0 && this.#liveOpens(e) > 0)
+      throw new NetmapError('BindFail', `${o.parent}${e ? '}' : '{'}${o.id} is open exclusively (EBUSY)`)
+    if (o.exclusive) {
+      if (this.#liveOpens(e) > 0)
+        throw new NetmapError('BindFail', `${o.parent}${e ? '}' : '{'}${o.id} is already open (EBUSY)`)
+      Atomics.store(h, H.excl / 4 + e, 1)
+    }
+    let slot = -1
+    for (let i = 0; i < PID_SLOTS && slot < 0; i++) {
+      if (Atomics.compareExchange(h, H.pids / 4 + e * PID_SLOTS + i, 0, process.pid) === 0) slot = i
+    }
+    if (slot < 0) throw new NetmapError('BindFail', `too many opens of one pipe end (max ${PID_SLOTS})`)
+    this.#pidSlot = slot
+    this.#checkPeer = o.shared === undefined
+    Atomics.add(h, H.refs / 4 + e, 1)
+    this.#bells = o.shared
+      ? new AtomicBells(h, e)
+      : o.inherited
+        ? new EventFdBells(o.inherited.bells, e)
+        : new FifoBells([`${path}.bell0`, `${path}.bell1`], e)
+    const peer = 1 - e
+    const base = g.ifOff
+    const view = (k: number): RingView =>
+      new RingView(buffer, base + ringOffset(g, k), { numSlots: g.numSlots, atomic: false })
+    const line = (k: number): Int32Array => new Int32Array(buffer, g.krings + k * KRING_LINE, KRING_LINE / 4)
+    const notify = (): void => this.#kick(peer)
+    for (let i = 0; i < g.nRings; i++) {
+      const tk = kringIndex(g, e, true, i)
+      const prk = kringIndex(g, peer, false, i)
+      const rk = kringIndex(g, e, false, i)
+      const ptk = kringIndex(g, peer, true, i)
+      this.txKrings.push(new PipeKring(view(tk), view(prk), line(tk), line(prk), true, notify))
+      this.rxKrings.push(new PipeKring(view(rk), view(ptk), line(rk), line(ptk), false, notify))
+    }
+  }
+
+  static open(o: ShmOpenOptions): ShmEndpoint {
+    if (o.shared) return new ShmEndpoint(o.shared, null, null, o)
+    if (o.inherited) {
+      const map = mmap(o.inherited.region, fstatSync(o.inherited.region).size)
+      try {
+        return new ShmEndpoint(map.buffer, map, null, o)
+      } catch (err) {
+        map.unmap()
+        throw err
+      }
+    }
+    const path = regionPath(o.parent, o.id, o.dir)
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let fd: number
+      let creator = false
+      try {
+        fd = openSync(path, FS.O_RDWR | FS.O_CREAT | FS.O_EXCL | FS.O_NOFOLLOW, 0o600)
+        creator = true
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+          throw new NetmapError('BindFail', `cannot create ${path}: ${(err as Error).message}`, { cause: err })
+        try {
+          fd = openSync(path, FS.O_RDWR | FS.O_NOFOLLOW)
+        } catch (e2) {
+          if ((e2 as NodeJS.ErrnoException).code === 'ENOENT') continue // removed meanwhile
+          throw new NetmapError('BindFail', `cannot open ${path}: ${(e2 as Error).message}`, { cause: e2 })
+        }
+      }
+      let map: MappedRegion | null = null
+      try {
+        if (creator) {
+          const g = checkedGeometry(o.rings, o.slots)
+          ftruncateSync(fd, g.total)
+          for (const b of ['.bell0', '.bell1']) {
+            try {
+              unlinkSync(path + b)
+            } catch {}
+            const r = binding.mkfifo(path + b, 0o600)
+            if (r < 0) throw new NetmapError('BindFail', `mkfifo ${path}${b} failed (${r})`)
+          }
+          map = mmap(fd, g.total)
+          const h = new Int32Array(map.buffer, 0, 1024)
+          h[H.creator / 4] = process.pid
+          formatPipeRegion(map.buffer, g, o.parent, o.id, process.pid)
+        } else {
+          map = joinMap(fd, path)
+          if (map === null) {
+            removeRegionFiles(path) // stale: every process that had it open is gone
+            closeSync(fd)
+            continue
+          }
+        }
+        closeSync(fd)
+        const ep = new ShmEndpoint(map.buffer, map, path, o)
+        return ep
+      } catch (err) {
+        map?.unmap()
+        try {
+          closeSync(fd)
+        } catch {}
+        if (creator) removeRegionFiles(path)
+        throw err
+      }
+    }
+    throw new NetmapError('BindFail', `cannot open ${path}: it keeps disappearing`)
+  }
+
+  #liveOpens(e: number): number {
+    let n = 0
+    for (let i = 0; i < PID_SLOTS; i++) if (pidAlive(Atomics.load(this.#h, H.pids / 4 + e * PID_SLOTS + i))) n++
+    return n
+  }
+
+  /** The peer end: 'open', 'never' (not opened yet, or closed cleanly), or 'dead' (a process died holding it). */
+  peerState(): 'open' | 'closed' | 'dead' {
+    const p = 1 - this.endpoint
+    let dead = false
+    for (let i = 0; i < PID_SLOTS; i++) {
+      const pid = Atomics.load(this.#h, H.pids / 4 + p * PID_SLOTS + i)
+      if (pid === 0) continue
+      if (pidAlive(pid)) return 'open'
+      dead = true
+    }
+    return dead ? 'dead' : 'closed'
+  }
+
+  get fd(): number {
+    return this.#bells.fd
+  }
+
+  #kick(endpoint: number): void {
+    const i = H.kick / 4 + endpoint
+    if (Atomics.load(this.#h, i) !== 0) {
+      Atomics.store(this.#h, i, 0)
+      this.#bells.ring(endpoint)
+    }
+  }
+
+  /**
+   * Waits until `ready()` holds: arms need_kick, re-checks, sleeps on the doorbell. Rejects with PeerGone when the
+   * peer's process died (checked on a 250 ms watchdog while asleep; no busy loop).
+   */
+  async waitFor(ready: () => boolean, signal?: AbortSignal): Promise<void> {
+    const i = H.kick / 4 + this.endpoint
+    // a bounded spin first (spinUs, default 50 µs): a peer in the middle of a batch answers sooner than a wake-up
+    if (this.spinUs > 0) {
+      const until = performance.now() + this.spinUs / 1000
+      do if (ready()) return
+      while (performance.now() < until)
+    }
+    for (;;) {
+      if (this.#closed) throw new NetmapError('Closed', 'port is closed')
+      const token = this.#bells.arm()
+      Atomics.store(this.#h, i, 1)
+      if (ready()) return
+      if (this.#checkPeer && this.peerState() === 'dead') throw new NetmapError('PeerGone', 'the peer process died')
+      const ac = new AbortController()
+      const onAbort = (): void => ac.abort(signal!.reason)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const timer = setInterval(() => {
+        if (this.#closed || (this.#checkPeer && this.peerState() === 'dead'))
+          ac.abort(new NetmapError('PeerGone', 'the peer process died'))
+      }, 250)
+      try {
+        await this.#bells.wait(token, ac.signal)
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason
+        if (this.#closed) throw new NetmapError('Closed', 'port is closed')
+        throw err
+      } finally {
+        clearInterval(timer)
+        signal?.removeEventListener('abort', onAbort)
+      }
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    const e = this.endpoint
+    const h = this.#h
+    this.#bells.close()
+    Atomics.compareExchange(h, H.pids / 4 + e * PID_SLOTS + this.#pidSlot, process.pid, 0)
+    Atomics.store(h, H.excl / 4 + e, 0)
+    const left = Atomics.sub(h, H.refs / 4 + e, 1) - 1
+    const other = Atomics.load(h, H.refs / 4 + (1 - e))
+    const last = left <= 0 && (other <= 0 || this.peerState() !== 'open')
+    this.#map?.unmap()
+    if (last && this.path) removeRegionFiles(this.path)
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+}
+
+function joinMap(fd: number, path: string): MappedRegion | null {
+  // wait for the creator's ftruncate and READY (a sleep, not a spin), or find it dead
+  for (let t = 0; ; t++) {
+    const size = fstatSync(fd).size
+    if (size >= 4096) {
+      const map = mmap(fd, size)
+      const h = new Int32Array(map.buffer, 0, 1024)
+      if (Atomics.load(h, H.state / 4) === STATE_READY) {
+        if (isStale(h)) {
+          map.unmap()
+          return null
+        }
+        return map
+      }
+      const creator = h[H.creator / 4]!
+      map.unmap()
+      if (creator !== 0 && !pidAlive(creator)) return null
+    }
+    if (t > 2000) throw new NetmapError('BindFail', `${path}: the creator never finished initialising it`)
+    sleepMs(1)
+  }
+}
+
+/**
+ * Every pid that opened it is gone (a kill -9 leaves pids; a clean close leaves none and removes the files). A
+ * creator that is still registering (alive, no refs yet) is not stale.
+ */
+function isStale(h: Int32Array): boolean {
+  for (let i = 0; i < 2 * PID_SLOTS; i++) if (pidAlive(Atomics.load(h, H.pids / 4 + i))) return false
+  const refs = Atomics.load(h, H.refs / 4) + Atomics.load(h, H.refs / 4 + 1)
+  return refs > 0 || !pidAlive(h[H.creator / 4]!)
+}
+
+export function removeRegionFiles(path: string): void {
+  for (const p of [path, `${path}.bell0`, `${path}.bell1`]) {
+    try {
+      unlinkSync(p)
+    } catch {}
+  }
+}

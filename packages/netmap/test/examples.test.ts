@@ -1,0 +1,92 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { shmLeftovers, uniq } from './helpers.js'
+
+const run = promisify(execFile)
+const dir = fileURLToPath(new URL('../examples/', import.meta.url))
+const bin = fileURLToPath(new URL('../bin/pkt-gen.mjs', import.meta.url))
+
+describe('examples run with node', () => {
+  for (const [file, ok] of [
+    ['ping_pong.mjs', 'ping_pong ok'],
+    ['pipe_threads.mjs', 'pipe_threads ok'],
+    ['poll_basic.mjs', 'poll_basic ok'],
+    ['tokio_pipe_async.mjs', 'tokio_pipe_async ok'],
+    ['multi_thread_rings.mjs', 'multi_thread_rings ok'],
+    ['fec.mjs', 'fec ok'],
+    ['sliding_window_arq.mjs', 'sliding_window_arq ok'],
+  ]) {
+    it(file, async () => {
+      const name = uniq('ex')
+      const r = await run(process.execPath, [dir + file, name], { timeout: 20_000 })
+      expect(r.stdout).toContain(ok)
+      expect(shmLeftovers(name)).toEqual([])
+    })
+  }
+
+  it('pipe_sender_process + pipe_receiver_process meet by name', async () => {
+    const name = uniq('ipc')
+    const [rx, tx] = await Promise.all([
+      run(process.execPath, [`${dir}pipe_receiver_process.mjs`, name], { timeout: 20_000 }),
+      run(process.execPath, [`${dir}pipe_sender_process.mjs`, name], { timeout: 20_000 }),
+    ])
+    expect(rx.stdout.match(/received: message \d/g)).toEqual([
+      'received: message 0',
+      'received: message 1',
+      'received: message 2',
+    ])
+    expect(tx.stdout).toContain('sender done')
+    expect(shmLeftovers(name)).toEqual([])
+  })
+})
+
+describe('tour step', () => {
+  it('two workers exchange packets over a pipe and print the rate', async () => {
+    const r = await run(process.execPath, [fileURLToPath(new URL('../tour.mjs', import.meta.url))], { timeout: 20_000 })
+    expect(r.stdout).toMatch(/2000000 packets of 60 B from worker to worker/)
+    expect(r.stdout).toMatch(/[\d.]+ Mpps in [\d.]+ s \(batch 256\), 0 mismatches/)
+  })
+})
+
+describe('pkt-gen CLI', () => {
+  it('tx and rx in two processes: sequence numbers checked, final line', async () => {
+    const name = uniq('pg')
+    const [rx, tx] = await Promise.all([
+      run(process.execPath, [bin, '-i', `netmap:${name}}1`, '-f', 'rx', '-n', '500000'], { timeout: 30_000 }),
+      run(process.execPath, [bin, '-i', `netmap:${name}{1`, '-f', 'tx', '-n', '500000', '-l', '60', '-b', '256'], {
+        timeout: 30_000,
+      }),
+    ])
+    expect(rx.stdout).toMatch(/^500000 packets in [\d.]+ s, [\d.]+ Mpps$/m)
+    expect(rx.stdout).toMatch(/^0 mismatches$/m)
+    expect(tx.stdout).toMatch(/^500000 packets in [\d.]+ s, [\d.]+ Mpps$/m)
+    expect(shmLeftovers(name)).toEqual([])
+  })
+
+  it('ping / pong, and 3000-byte packets (NS_MOREFRAG) tx → rx', async () => {
+    const name = uniq('pp')
+    const [ping] = await Promise.all([
+      run(process.execPath, [bin, '-i', `netmap:${name}{1`, '-f', 'ping', '-n', '200', '-q'], { timeout: 30_000 }),
+      run(process.execPath, [bin, '-i', `netmap:${name}}1`, '-f', 'pong', '-n', '200', '-q'], { timeout: 30_000 }),
+    ])
+    expect(ping.stdout).toMatch(/^200 packets in/m)
+    expect(ping.stdout).toMatch(/^0 mismatches$/m)
+    const big = uniq('pb')
+    const [rx] = await Promise.all([
+      run(process.execPath, [bin, '-i', `netmap:${big}}1`, '-f', 'rx', '-n', '2000', '-l', '3000', '-q']),
+      run(process.execPath, [bin, '-i', `netmap:${big}{1`, '-f', 'tx', '-n', '2000', '-l', '3000', '-q']),
+    ])
+    expect(rx.stdout).toMatch(/^0 mismatches$/m)
+    expect(shmLeftovers(name)).toEqual([])
+    expect(shmLeftovers(big)).toEqual([])
+  })
+
+  it('rejects bad arguments with usage', async () => {
+    await expect(run(process.execPath, [bin, '-f', 'tx'])).rejects.toMatchObject({ code: 2 })
+    await expect(run(process.execPath, [bin, '-i', 'eth0', '-f', 'rx'])).rejects.toMatchObject({
+      stderr: expect.stringContaining('prefix unknown or missing'),
+    })
+  })
+})
