@@ -14,6 +14,14 @@ export interface NativeFdWatcher {
   unref(): void
 }
 
+export interface NativeDatagramReceiver {
+  start(): number
+  stop(): number
+  close(): void
+  ref(): void
+  unref(): void
+}
+
 export interface Binding {
   constants: Record<string, number>
   noop(): void
@@ -101,7 +109,20 @@ export interface Binding {
     names: View | null,
     nameSize: number,
     flags: number,
+    time?: BigInt64Array | null,
   ): number
+  DatagramReceiver: new (
+    fd: number,
+    view: View,
+    offset: number,
+    length: number,
+    slotSize: number,
+    meta: Int32Array,
+    names: View | null,
+    nameSize: number,
+    callback: (n: number) => void,
+    time?: BigInt64Array | null,
+  ) => NativeDatagramReceiver
   // sendmmsg.cc
   sendmmsg(
     fd: number,

@@ -17,7 +17,13 @@ export { type FdLike, fdOf, OwnedFd, pipe, read, write } from './fd.js'
 export { IO, IOC, IOC_NONE, IOC_READ, IOC_WRITE, IOR, IOW, IOWR, ioctl, ioctlInt } from './ioctl.js'
 export { addSeals, getSeals, type MemfdOptions, memfdCreate, Seal } from './memfd.js'
 export { MappedRegion, type MmapOptions, mmap } from './mmap.js'
-export { DatagramBatch, type DatagramBatchOptions, recvMmsg } from './mmsg.js'
+export {
+  DatagramBatch,
+  type DatagramBatchOptions,
+  DatagramReceiver,
+  type DatagramReceiverOptions,
+  recvMmsg,
+} from './mmsg.js'
 export { type RecvMsgOptions, type RecvMsgResult, recvMsg, type SendMsgOptions, sendMsg } from './msg.js'
 export { ifIndexToName, ifNameToIndex } from './netif.js'
 export { type GroupEntry, getgrgid, getgrnam, getgrouplist, getpwnam, getpwuid, type PasswdEntry } from './nss.js'

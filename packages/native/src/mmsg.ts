@@ -1,7 +1,8 @@
 // Batched datagram receive: recvmmsg(2) drains up to `slots` datagrams into one buffer in one call.
 // Everything lives in buffers allocated once per batch; views handed out are valid until the next recvMmsg.
-import { binding, K } from './binding.js'
-import { XNativeError } from './errors.js'
+// DatagramReceiver drains from a uv_poll callback in C and calls JS once per batch.
+import { binding, K, type NativeDatagramReceiver } from './binding.js'
+import { errnoException, type SystemError, XNativeError } from './errors.js'
 import { type FdLike, fdOf } from './fd.js'
 
 export interface DatagramBatchOptions {
@@ -26,6 +27,10 @@ export class DatagramBatch {
   readonly nameSize: number
   /** Datagrams of the last successful recvMmsg. */
   count = 0
+  /** [0]: when the last receive returned them, in ns of process.hrtime.bigint()'s clock (CLOCK_MONOTONIC). */
+  readonly time = new BigInt64Array(1)
+  readonly #views: (Uint8Array | undefined)[]
+  readonly #addrs: (Uint8Array | undefined)[]
 
   constructor(options: DatagramBatchOptions = {}) {
     const slots = options.slots ?? 64
@@ -42,6 +47,35 @@ export class DatagramBatch {
     this.meta = new Int32Array(slots * 3)
     this.nameSize = K('sizeof_sockaddr_storage')
     this.names = options.addresses === false ? null : new Uint8Array(slots * this.nameSize)
+    this.#views = new Array(slots)
+    this.#addrs = new Array(slots)
+  }
+
+  /**
+   * The whole slot i as a view, made once and reused (no allocation per datagram): the first length(i) bytes are
+   * the datagram. Valid until the next receive.
+   */
+  slot(i: number): Uint8Array {
+    let v = this.#views[i]
+    if (v === undefined) {
+      v = this.buffer.subarray(i * this.slotSize, (i + 1) * this.slotSize)
+      this.#views[i] = v
+    }
+    return v
+  }
+
+  /**
+   * The whole source-address slot i (nameSize bytes: the sockaddr, then zero padding), made once and reused; the
+   * kernel accepts it as a sendmsg destination. address(i) is the exact-length view.
+   */
+  addressSlot(i: number): Uint8Array {
+    if (this.names === null) throw new XNativeError('ERR_INVALID_ARG_VALUE', 'batch was made without addresses')
+    let v = this.#addrs[i]
+    if (v === undefined) {
+      v = this.names.subarray(i * this.nameSize, (i + 1) * this.nameSize)
+      this.#addrs[i] = v
+    }
+    return v
   }
 
   /** Byte offset of datagram i in `buffer`. */
@@ -88,7 +122,96 @@ export function recvMmsg(fd: FdLike, batch: DatagramBatch, flags = 0): number {
     batch.names,
     batch.nameSize,
     flags,
+    batch.time,
   )
   batch.count = Math.max(n, 0)
   return n
+}
+
+export interface DatagramReceiverOptions {
+  /** Keep the event loop alive while receiving (default true). */
+  ref?: boolean
+}
+
+/**
+ * Receives into `batch` whenever `fd` is readable: the native poll callback drains with recvmmsg (up to four full
+ * batches per wake-up) and calls `onBatch(n)` once per batch — the datagrams are slots 0…n-1 of the batch, valid
+ * until onBatch returns. Receive errors (and POLLERR, as SO_ERROR's cause) go to `onError`; after POLLERR libuv
+ * has stopped the handle, start() resumes it. close() before closing the fd.
+ */
+export class DatagramReceiver implements Disposable {
+  readonly fd: number
+  readonly batch: DatagramBatch
+  #native: NativeDatagramReceiver | null
+
+  constructor(
+    fd: FdLike,
+    batch: DatagramBatch,
+    onBatch: (n: number) => void,
+    onError: (err: SystemError) => void,
+    options: DatagramReceiverOptions = {},
+  ) {
+    this.fd = fdOf(fd)
+    this.batch = batch
+    this.#native = new binding.DatagramReceiver(
+      this.fd,
+      batch.buffer,
+      0,
+      batch.buffer.byteLength,
+      batch.slotSize,
+      batch.meta,
+      batch.names,
+      batch.nameSize,
+      (n) => {
+        if (n > 0) {
+          batch.count = n
+          onBatch(n)
+        } else onError(errnoException(n, 'recvmmsg'))
+      },
+      batch.time,
+    )
+    if (options.ref === false) this.#native.unref()
+  }
+
+  get closed(): boolean {
+    return this.#native === null
+  }
+
+  /** Starts (or resumes) receiving. */
+  start(): void {
+    const r = this.#live().start()
+    if (r < 0) throw errnoException(r, 'uv_poll_start')
+  }
+
+  /** Stops receiving until start(). */
+  stop(): void {
+    this.#live().stop()
+  }
+
+  ref(): this {
+    this.#native?.ref()
+    return this
+  }
+
+  unref(): this {
+    this.#native?.unref()
+    return this
+  }
+
+  /** Stops and closes the poll handle (not the fd). Idempotent. */
+  close(): void {
+    const n = this.#native
+    if (n === null) return
+    this.#native = null
+    n.close()
+  }
+
+  [Symbol.dispose](): void {
+    this.close()
+  }
+
+  #live(): NativeDatagramReceiver {
+    if (this.#native === null) throw new XNativeError('ERR_CLOSED', 'receiver is closed')
+    return this.#native
+  }
 }

@@ -1,8 +1,12 @@
 // Sockets of any domain and type, CLOEXEC and non-blocking by default, with raw sockaddr bytes and socket options.
 // Control calls throw Node-style errors; accept() and connect() report "not yet" as a negative errno.
+import { constants } from 'node:os'
 import { binding, K } from './binding.js'
+import { errnoException } from './errors.js'
 import { type FdLike, fdOf, OwnedFd } from './fd.js'
 import { type ParsedSockaddr, parseSockaddr, type Sockaddr } from './sockaddr.js'
+
+const { errno } = constants
 
 export interface SocketOptions {
   /** Default true: SOCK_NONBLOCK. */
@@ -42,10 +46,17 @@ export function listen(fd: FdLike, backlog = 511): void {
   binding.listen(fdOf(fd), backlog)
 }
 
-/** accept4(SOCK_CLOEXEC | SOCK_NONBLOCK) → the new socket, or null when none is pending (EAGAIN and kin). */
+/**
+ * accept4(SOCK_CLOEXEC | SOCK_NONBLOCK) → the new socket, or null when none is pending (EAGAIN, ECONNABORTED,
+ * EPROTO). Throws for fd or memory exhaustion (EMFILE, ENFILE, ENOBUFS, ENOMEM) and real errors.
+ */
 export function accept(fd: FdLike, options: SocketOptions = {}): OwnedFd | null {
   const r = binding.accept4(fdOf(fd), K('SOCK_CLOEXEC') | (options.nonBlocking === false ? 0 : K('SOCK_NONBLOCK')))
-  if (r < 0) return null
+  if (r < 0) {
+    // nothing pending, or a connection that died before we took it: try again later
+    if (r === -errno.EAGAIN || r === -errno.ECONNABORTED || r === -errno.EPROTO) return null
+    throw errnoException(r, 'accept4') // EMFILE, ENFILE, ENOBUFS, ENOMEM: the caller must know
+  }
   return new OwnedFd(r, 'socket')
 }
 

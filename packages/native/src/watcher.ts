@@ -6,6 +6,9 @@ import { errnoException, XNativeError } from './errors.js'
 import { type FdLike, fdOf } from './fd.js'
 import { socketError } from './socket.js'
 
+const UV_READABLE = K('UV_READABLE')
+const UV_WRITABLE = K('UV_WRITABLE')
+
 export interface WatchOptions {
   readable?: boolean
   writable?: boolean
@@ -36,7 +39,7 @@ export class FdWatcher extends EventEmitter<FdWatcherEvents> implements Disposab
   /** Changes the interest set; {} stops watching (the handle stays open for later). */
   watch(options: { readable?: boolean; writable?: boolean }): this {
     const n = this.#live()
-    const ev = (options.readable ? K('UV_READABLE') : 0) | (options.writable ? K('UV_WRITABLE') : 0)
+    const ev = (options.readable ? UV_READABLE : 0) | (options.writable ? UV_WRITABLE : 0)
     if (ev === this.#events) return this // unchanged: no epoll_ctl
     this.#events = ev
     const r = ev === 0 ? n.stop() : n.start(ev)
@@ -132,8 +135,8 @@ export class FdWatcher extends EventEmitter<FdWatcherEvents> implements Disposab
       this.emit('error', errnoException(err, 'poll'))
       return
     }
-    if (events & K('UV_READABLE')) this.emit('readable')
-    if (this.#native !== null && events & K('UV_WRITABLE')) this.emit('writable')
+    if (events & UV_READABLE) this.emit('readable')
+    if (this.#native !== null && events & UV_WRITABLE) this.emit('writable')
   }
 }
 

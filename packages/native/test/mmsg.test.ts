@@ -1,4 +1,15 @@
-import { bind, DatagramBatch, getsockname, K, parseSockaddr, recvMmsg, sendMsg, sockaddrIn6, socket } from '@x/native'
+import {
+  bind,
+  DatagramBatch,
+  DatagramReceiver,
+  getsockname,
+  K,
+  parseSockaddr,
+  recvMmsg,
+  sendMsg,
+  sockaddrIn6,
+  socket,
+} from '@x/native'
 import { describe, expect, it } from 'vitest'
 
 function udpPair() {
@@ -19,7 +30,10 @@ describe('recvMmsg (recvmmsg batching)', () => {
       expect(recvMmsg(b, batch)).toBe(-11) // EAGAIN, no throw
       const to = sockaddrIn6({ address: '::1', port: pb })
       for (const n of [0, 1, 100, 2047]) expect(sendMsg(a, new Uint8Array(n).fill(n & 0xff), { to })).toBe(n)
+      const before = process.hrtime.bigint()
       expect(recvMmsg(b, batch)).toBe(4)
+      // the receive time is on process.hrtime's clock
+      expect(batch.time[0]! >= before && batch.time[0]! <= process.hrtime.bigint()).toBe(true)
       expect(batch.count).toBe(4)
       expect([0, 1, 2, 3].map((i) => batch.length(i))).toEqual([0, 1, 100, 2047])
       expect(batch.data(2).every((x) => x === 100)).toBe(true)
@@ -64,5 +78,56 @@ describe('recvMmsg (recvmmsg batching)', () => {
     const fd = s.fd
     s.close()
     expect(recvMmsg(fd, new DatagramBatch({ slots: 1, slotSize: 16 }))).toBe(-9)
+  })
+})
+
+describe('DatagramReceiver (drain in C, one JS call per batch)', () => {
+  it('calls back once per batch with the count; slot views are reused; close stops it', async () => {
+    const { a, b, pb } = udpPair()
+    const batch = new DatagramBatch({ slots: 4, slotSize: 512 })
+    const seen: number[][] = []
+    let done!: () => void
+    const got = new Promise<void>((r) => {
+      done = r
+    })
+    const rx = new DatagramReceiver(
+      b,
+      batch,
+      (n) => {
+        const lens: number[] = []
+        for (let i = 0; i < n; i++) lens.push(batch.length(i))
+        seen.push(lens)
+        if (seen.flat().length === 6) done()
+      },
+      (e) => {
+        throw e
+      },
+    )
+    try {
+      const to = sockaddrIn6({ address: '::1', port: pb })
+      for (let i = 1; i <= 6; i++) sendMsg(a, new Uint8Array(i * 10), { to })
+      const before = process.hrtime.bigint()
+      rx.start()
+      await got
+      expect(batch.time[0]! > before).toBe(true)
+      // six queued datagrams in one wake-up: a full batch of 4, then 2
+      expect(seen).toEqual([
+        [10, 20, 30, 40],
+        [50, 60],
+      ])
+      expect(batch.count).toBe(2)
+      expect(batch.slot(1)).toBe(batch.slot(1))
+      expect(batch.slot(1).byteOffset).toBe(512)
+      expect(batch.addressSlot(0).byteLength).toBe(batch.nameSize)
+      expect(parseSockaddr(batch.addressSlot(0).subarray(0, batch.meta[2]))).toMatchObject({ family: 'inet6' })
+      rx.close()
+      rx.close()
+      expect(rx.closed).toBe(true)
+      expect(() => rx.start()).toThrow(expect.objectContaining({ code: 'ERR_CLOSED' }))
+    } finally {
+      rx.close()
+      a.close()
+      b.close()
+    }
   })
 })

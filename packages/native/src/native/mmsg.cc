@@ -1,9 +1,13 @@
 // recvmmsg(2): drain up to N datagrams into one buffer in one call (one syscall per wake-up on a busy socket).
 // The buffer is cut into fixed slots; lengths, flags and source-address lengths go into one Int32Array and the
 // source addresses into one byte view, so nothing is allocated per datagram. Returns a count or -errno (hot path).
+// DatagramReceiver does the same from a uv_poll callback: it drains in C, then calls JS once per batch with the
+// count (MakeCallback), so a wake-up costs one transition into JS and no extra native call.
 #include <sys/socket.h>
+#include <time.h>
 
 #include <algorithm>
+#include <memory>
 
 #include "binding.h"
 
@@ -11,65 +15,218 @@ namespace xnative {
 
 static constexpr size_t kMaxBatch = 256;
 
-// recvmmsg(fd, view, offset, length, slotSize, meta: Int32Array, names: view|null, nameSize, flags)
-//   → datagrams received, or -errno (-EAGAIN when none is queued).
+// recvmmsg(fd, view, offset, length, slotSize, meta: Int32Array, names: view|null, nameSize, flags, time?)
+//   → datagrams received, or -errno (-EAGAIN when none is queued). time: BigInt64Array(1), receive time in ns.
 // Slot i is bytes [i*slotSize, (i+1)*slotSize) of the window; meta[3i] = bytes, meta[3i+1] = msg_flags
 // (MSG_TRUNC when the datagram was longer than a slot), meta[3i+2] = source address length; the source address
 // of datagram i is at names[i*nameSize]. The batch is min(length/slotSize, meta.length/3, names/nameSize, 256).
-static Napi::Value Recvmmsg(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  int fd = x::IntArg(info, 0);
-  x::Bytes b = x::WindowArg(info, 1);
-  int64_t slot = x::Int64Arg(info, 4);
-  if (slot <= 0) throw Napi::RangeError::New(env, "recvmmsg: slotSize must be positive");
-  if (info.Length() < 6 || !info[5].IsTypedArray()) throw Napi::TypeError::New(env, "recvmmsg: meta must be an Int32Array");
-  x::Bytes meta = x::ViewOf(env, info[5]);
-  x::Bytes names{};
+struct Batch {
+  int64_t *time = nullptr;  // CLOCK_MONOTONIC ns when the last recvmmsg returned (optional BigInt64Array)
+  uint8_t *data = nullptr;
+  size_t slot = 0;
+  size_t slots = 0;
+  int32_t *meta = nullptr;
+  uint8_t *names = nullptr;
   size_t nameSize = 0;
-  bool haveNames = info.Length() > 6 && !info[6].IsNull() && !info[6].IsUndefined();
-  if (haveNames) {
-    names = x::ViewOf(env, info[6]);
-    int64_t ns = x::Int64Arg(info, 7);
-    if (ns <= 0) throw Napi::RangeError::New(env, "recvmmsg: nameSize must be positive");
-    nameSize = static_cast<size_t>(ns);
-  }
-  int flags = info.Length() > 8 && info[8].IsNumber() ? x::IntArg(info, 8) : 0;
+};
 
-  size_t n = b.length / static_cast<size_t>(slot);
+// Validates (view, offset, length) at info[i], slotSize at i+3, meta at i+4, names/nameSize at i+5/i+6.
+static Batch BatchArgs(const Napi::CallbackInfo &info, size_t i) {
+  Napi::Env env = info.Env();
+  Batch b;
+  x::Bytes buf = x::WindowArg(info, i);
+  int64_t slot = x::Int64Arg(info, i + 3);
+  if (slot <= 0) throw Napi::RangeError::New(env, "recvmmsg: slotSize must be positive");
+  if (info.Length() <= i + 4 || !info[i + 4].IsTypedArray()) {
+    throw Napi::TypeError::New(env, "recvmmsg: meta must be an Int32Array");
+  }
+  x::Bytes meta = x::ViewOf(env, info[i + 4]);
+  size_t n = buf.length / static_cast<size_t>(slot);
   n = std::min(n, meta.length / (3 * sizeof(int32_t)));
-  if (haveNames) n = std::min(n, names.length / nameSize);
+  if (info.Length() > i + 5 && !info[i + 5].IsNull() && !info[i + 5].IsUndefined()) {
+    x::Bytes names = x::ViewOf(env, info[i + 5]);
+    int64_t ns = x::Int64Arg(info, i + 6);
+    if (ns <= 0) throw Napi::RangeError::New(env, "recvmmsg: nameSize must be positive");
+    b.names = names.data;
+    b.nameSize = static_cast<size_t>(ns);
+    n = std::min(n, names.length / b.nameSize);
+  }
   n = std::min(n, kMaxBatch);
   if (n == 0) throw Napi::RangeError::New(env, "recvmmsg: no room for one datagram");
+  b.data = buf.data;
+  b.slot = static_cast<size_t>(slot);
+  b.slots = n;
+  b.meta = reinterpret_cast<int32_t *>(meta.data);
+  return b;
+}
 
+// Optional BigInt64Array at info[i] for the receive time.
+static void TimeArg(const Napi::CallbackInfo &info, size_t i, Batch &b) {
+  if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return;
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_bigint64_array) {
+    throw Napi::TypeError::New(info.Env(), "recvmmsg: time must be a BigInt64Array");
+  }
+  x::Bytes t = x::ViewOf(info.Env(), info[i]);
+  if (t.length < sizeof(int64_t)) throw Napi::RangeError::New(info.Env(), "recvmmsg: time needs one slot");
+  b.time = reinterpret_cast<int64_t *>(t.data);
+}
+
+// → datagrams received, or -errno. With b.time, records CLOCK_MONOTONIC (process.hrtime's clock) right after the
+// call returned datagrams: the moment they were read, as a blocking recvfrom caller would see it.
+static int DoRecvmmsg(int fd, const Batch &b, int flags) {
   mmsghdr hdrs[kMaxBatch];
   iovec iov[kMaxBatch];
-  for (size_t i = 0; i < n; i++) {
-    iov[i].iov_base = b.data + i * static_cast<size_t>(slot);
-    iov[i].iov_len = static_cast<size_t>(slot);
+  for (size_t i = 0; i < b.slots; i++) {
+    iov[i].iov_base = b.data + i * b.slot;
+    iov[i].iov_len = b.slot;
     msghdr &m = hdrs[i].msg_hdr;
     m = msghdr{};
     m.msg_iov = &iov[i];
     m.msg_iovlen = 1;
-    if (haveNames) {
-      m.msg_name = names.data + i * nameSize;
-      m.msg_namelen = static_cast<socklen_t>(nameSize);
+    if (b.names != nullptr) {
+      m.msg_name = b.names + i * b.nameSize;
+      m.msg_namelen = static_cast<socklen_t>(b.nameSize);
     }
     hdrs[i].msg_len = 0;
   }
   int r;
-  do r = ::recvmmsg(fd, hdrs, static_cast<unsigned>(n), flags | MSG_DONTWAIT, nullptr); while (r < 0 && errno == EINTR);
-  if (r < 0) return Napi::Number::New(env, -errno);
-  int32_t *o = reinterpret_cast<int32_t *>(meta.data);
-  for (int i = 0; i < r; i++) {
-    o[3 * i] = static_cast<int32_t>(hdrs[i].msg_len);
-    o[3 * i + 1] = hdrs[i].msg_hdr.msg_flags;
-    o[3 * i + 2] = static_cast<int32_t>(hdrs[i].msg_hdr.msg_namelen);
+  do r = ::recvmmsg(fd, hdrs, static_cast<unsigned>(b.slots), flags | MSG_DONTWAIT, nullptr);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return -errno;
+  if (b.time != nullptr) {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    *b.time = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
   }
-  return Napi::Number::New(env, r);
+  for (int i = 0; i < r; i++) {
+    b.meta[3 * i] = static_cast<int32_t>(hdrs[i].msg_len);
+    b.meta[3 * i + 1] = hdrs[i].msg_hdr.msg_flags;
+    b.meta[3 * i + 2] = static_cast<int32_t>(hdrs[i].msg_hdr.msg_namelen);
+  }
+  return r;
 }
+
+// recvmmsg(fd, view, offset, length, slotSize, meta: Int32Array, names: view|null, nameSize, flags, time?)
+//   → datagrams received, or -errno (-EAGAIN when none is queued). time: BigInt64Array(1), receive time in ns.
+// Slot i is bytes [i*slotSize, (i+1)*slotSize) of the window; meta[3i] = bytes, meta[3i+1] = msg_flags
+// (MSG_TRUNC when the datagram was longer than a slot), meta[3i+2] = source address length; the source address
+// of datagram i is at names[i*nameSize]. The batch is min(length/slotSize, meta.length/3, names/nameSize, 256).
+static Napi::Value Recvmmsg(const Napi::CallbackInfo &info) {
+  int fd = x::IntArg(info, 0);
+  Batch b = BatchArgs(info, 1);
+  int flags = info.Length() > 8 && info[8].IsNumber() ? x::IntArg(info, 8) : 0;
+  TimeArg(info, 9, b);
+  return Napi::Number::New(info.Env(), DoRecvmmsg(fd, b, flags));
+}
+
+// new DatagramReceiver(fd, view, offset, length, slotSize, meta, names, nameSize, callback(n), time?)
+// When fd is readable: recvmmsg into the batch, callback(n) for each batch of n > 0 datagrams (at most
+// kRoundsPerWakeup full batches per wake-up), callback(-errno) on a receive error or POLLERR (SO_ERROR's cause).
+// The batch buffers are referenced for the receiver's lifetime. start()/stop()/close()/ref()/unref().
+class DatagramReceiver : public Napi::ObjectWrap<DatagramReceiver>, public x::Poller {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "DatagramReceiver",
+                       {InstanceMethod<&DatagramReceiver::StartJs>("start"),
+                        InstanceMethod<&DatagramReceiver::StopJs>("stop"),
+                        InstanceMethod<&DatagramReceiver::CloseJs>("close"),
+                        InstanceMethod<&DatagramReceiver::RefJs>("ref"),
+                        InstanceMethod<&DatagramReceiver::UnrefJs>("unref")});
+  }
+
+  explicit DatagramReceiver(const Napi::CallbackInfo &info) : Napi::ObjectWrap<DatagramReceiver>(info) {
+    Napi::Env env = info.Env();
+    int fd = x::IntArg(info, 0);
+    batch_ = BatchArgs(info, 1);
+    if (info.Length() < 9 || !info[8].IsFunction()) {
+      throw Napi::TypeError::New(env, "DatagramReceiver: callback must be a function");
+    }
+    TimeArg(info, 9, batch_);
+    buffers_ = Napi::Persistent(Napi::Array::New(env, 4));
+    buffers_.Value().Set(0u, info[1]);
+    buffers_.Value().Set(1u, info[5]);
+    buffers_.Value().Set(2u, info[6]);
+    if (info.Length() > 9) buffers_.Value().Set(3u, info[9]);
+    callback_ = Napi::Persistent(info[8].As<Napi::Function>());
+    ctx_ = std::make_unique<Napi::AsyncContext>(env, "x:DatagramReceiver");
+    int r = Init(env, fd);
+    if (r < 0) throw x::ErrnoError(env, -r, "uv_poll_init");
+  }
+  ~DatagramReceiver() override { Close(); }
+
+ private:
+  static constexpr int kRoundsPerWakeup = 4;
+
+  Napi::Value StartJs(const Napi::CallbackInfo &info) {
+    int r = x::Poller::Start(UV_READABLE);
+    if (r == 0 && !held_) {
+      Ref();
+      held_ = true;
+    }
+    return Napi::Number::New(info.Env(), r);
+  }
+  Napi::Value StopJs(const Napi::CallbackInfo &info) {
+    int r = x::Poller::Stop();
+    Release();
+    return Napi::Number::New(info.Env(), r);
+  }
+  Napi::Value CloseJs(const Napi::CallbackInfo &info) {
+    Close();
+    Release();
+    return info.Env().Undefined();
+  }
+  Napi::Value RefJs(const Napi::CallbackInfo &info) {
+    x::Poller::RefHandle();
+    return info.Env().Undefined();
+  }
+  Napi::Value UnrefJs(const Napi::CallbackInfo &info) {
+    x::Poller::UnrefHandle();
+    return info.Env().Undefined();
+  }
+  void Release() {
+    if (held_) {
+      held_ = false;
+      Unref();
+    }
+  }
+
+  void Call(Napi::Env env, int n) {
+    x::CallJs(env, callback_, Value(), *ctx_, {Napi::Number::New(env, n)});
+  }
+
+  void OnPoll(int status, int) override {
+    Napi::Env env = Napi::ObjectWrap<DatagramReceiver>::Env();
+    Napi::HandleScope scope(env);
+    int fd = x::Poller::fd();
+    if (status < 0) {
+      // libuv reports POLLERR as EBADF and stops the handle: report the socket's own error when it has one.
+      Release();
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) status = -err;
+      Call(env, status);
+      return;
+    }
+    for (int round = 0; round < kRoundsPerWakeup && IsOpen(); round++) {
+      int n = DoRecvmmsg(fd, batch_, 0);
+      if (n == -EAGAIN || n == -EWOULDBLOCK) return;
+      Call(env, n);
+      if (n < 0 || static_cast<size_t>(n) < batch_.slots) return;
+    }
+  }
+
+  void OnEnvTeardown() override { held_ = false; }
+
+  Batch batch_;
+  Napi::Reference<Napi::Array> buffers_;
+  Napi::FunctionReference callback_;
+  std::unique_ptr<Napi::AsyncContext> ctx_;
+  bool held_ = false;
+};
 
 void InitMmsg(Napi::Env env, Napi::Object exports) {
   exports.Set("recvmmsg", Napi::Function::New(env, Recvmmsg, "recvmmsg"));
+  exports.Set("DatagramReceiver", DatagramReceiver::Define(env));
 }
 
 }  // namespace xnative
