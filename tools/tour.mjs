@@ -15,7 +15,13 @@ for (const p of pkgs) {
   if (!existsSync(step)) continue
   console.log(`\n▸ @x/${p}`)
   const t = Date.now()
-  const r = spawnSync(process.execPath, [step], { cwd: `${root}packages/${p}`, stdio: 'inherit', timeout: 60_000 })
+  const r = spawnSync(process.execPath, [step], {
+    cwd: `${root}packages/${p}`,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  for (const line of (r.stdout ?? '').split('\n')) if (line) console.log(line.startsWith('  ') ? line : `  ${line}`)
   if (r.status !== 0) {
     failed++
     console.log(`  ✗ @x/${p} tour step failed (${r.status ?? r.signal})`)
