@@ -42,12 +42,13 @@ if (o.role === 'port-tx') {
     const tx = nm.txRing(0)
     const dv = new DataView(nm.region.buffer)
     let seq = 0
+    const put = (u8, off) => {
+      u8.set(tpl, off)
+      dv.setUint32(off, seq++, true)
+      return size
+    }
     while (seq < count) {
-      const n = tx.fill(Math.min(batch, count - seq), (u8, off) => {
-        u8.set(tpl, off)
-        dv.setUint32(off, seq++, true)
-        return size
-      })
+      const n = tx.fill(Math.min(batch, count - seq), put)
       tx.sync()
       if (n === 0) await tx.ready()
     }
@@ -58,12 +59,13 @@ if (o.role === 'port-tx') {
     let expect = 0
     let bad = 0
     let t0 = 0
+    const check = (_u8, off, len) => {
+      if (dv.getUint32(off, true) !== expect || len !== size) bad++
+      expect++
+    }
     while (expect < count) {
       rx.sync()
-      const n = rx.drain(batch, (_u8, off, len) => {
-        if (dv.getUint32(off, true) !== expect || len !== size) bad++
-        expect++
-      })
+      const n = rx.drain(batch, check)
       if (n === 0) await rx.ready()
       else if (t0 === 0) t0 = performance.now()
     }

@@ -19,6 +19,10 @@ export class PipeKring {
   /** Slot words (4 per slot) of this ring and of the linked ring. */
   readonly #slots: Uint32Array
   readonly #peerSlots: Uint32Array
+  /** The whole region as words, and the word offsets of both rings' slot[0] (copyWithin: no view per sync). */
+  readonly #all: Uint32Array
+  readonly #slot0: number
+  readonly #peerSlot0: number
   readonly #ts: Int32Array
   readonly #notify: () => void
 
@@ -30,6 +34,9 @@ export class PipeKring {
     this.#peer = peerSt
     this.#slots = new Uint32Array(ring.buffer, ring.byteOffset + 256, this.n * 4)
     this.#peerSlots = new Uint32Array(peerRing.buffer, peerRing.byteOffset + 256, this.n * 4)
+    this.#all = new Uint32Array(ring.buffer, 0, Math.floor(ring.buffer.byteLength / 4))
+    this.#slot0 = (ring.byteOffset + 256) / 4
+    this.#peerSlot0 = (peerRing.byteOffset + 256) / 4
     this.#ts = new Int32Array(ring.buffer, ring.byteOffset + 40, 4)
     this.#notify = notify
   }
@@ -78,13 +85,15 @@ export class PipeKring {
     if (m < 0) m += n
     if (m > 0) {
       const ts = this.#slots
-      const rs = this.#peerSlots
+      const all = this.#all
+      const t0 = this.#slot0
+      const r0 = this.#peerSlot0
       const from = st[K.hwcur]!
       // copy the whole slot descriptors of [hwcur, head) into the linked RX ring (two bulk copies at most)
-      if (from + m <= n) rs.set(ts.subarray(from * 4, (from + m) * 4), from * 4)
+      if (from + m <= n) all.copyWithin(r0 + from * 4, t0 + from * 4, t0 + (from + m) * 4)
       else {
-        rs.set(ts.subarray(from * 4), from * 4)
-        rs.set(ts.subarray(0, (from + m - n) * 4), 0)
+        all.copyWithin(r0 + from * 4, t0 + from * 4, t0 + n * 4)
+        all.copyWithin(r0, t0, t0 + (from + m - n) * 4)
       }
       // then clear NS_BUF_CHANGED on the TX side and find the end of the last complete packet
       let k = from

@@ -70,6 +70,7 @@ export const SHM_HEADER = Object.freeze({
   kick: 72, // i32[2]: need_kick per endpoint
   bell: 80, // i32[2]: doorbell counters (SharedArrayBuffer mode)
   excl: 88, // i32[2]: exclusive opens
+  asleep: 96, // i32[2]: opens of each endpoint asleep on the doorbell (the peer spins only while this is 0)
   pids: 128, // i32[2][PID_SLOTS]
   parent: 256, // 64 bytes
   id: 320, // 64 bytes

@@ -267,10 +267,11 @@ export class Netmap implements Disposable {
           `${tx ? 'TX' : 'RX'} ring ${i} is not bound (rings ${ep.firstRing}…${ep.lastRing})`,
         )
       const kr = tx ? ep.txKrings[i]! : ep.rxKrings[i]!
+      const ready = (): boolean => kr.peerAdvanced()
       const driver: RingDriver = {
         sync: tx ? () => kr.txsync() : () => kr.rxsync(),
-        wait: (signal) => ep.waitFor(() => kr.peerAdvanced(), signal),
-        ready: () => kr.peerAdvanced(),
+        wait: (signal) => ep.waitFor(ready, signal),
+        ready,
       }
       return tx ? new TxRing(kr.ring, i, driver) : new RxRing(kr.ring, i, driver)
     }

@@ -5,6 +5,9 @@ import { setImmediate as yieldTurn } from 'node:timers/promises'
 import { NS_MOREFRAG, type RingView } from '@x/ring'
 import { NetmapError } from './errors.js'
 
+/** The promise a wait returns when it is already over (no allocation on the hot path); compared by identity. */
+export const RESOLVED: Promise<void> = Promise.resolve()
+
 /** What a backend gives a ring: the sync and a readiness wait. */
 export interface RingDriver {
   sync(): void
@@ -237,12 +240,28 @@ export class TxRing extends Ring {
     return count
   }
 
-  /** Resolves when the ring has at least `min` free slots (syncing as it goes). */
-  async ready(min = 1, signal?: AbortSignal): Promise<void> {
+  /** Resolves when the ring has at least `min` free slots (syncing as it goes; no allocation when it has them). */
+  ready(min = 1, signal?: AbortSignal): Promise<void> {
+    try {
+      this.sync()
+      if (this.space >= min) return RESOLVED
+      const w = this.driver.wait(signal)
+      if (w === RESOLVED) {
+        this.sync()
+        if (this.space >= min) return RESOLVED
+      }
+      return this.#readyWait(min, signal, w)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  async #readyWait(min: number, signal: AbortSignal | undefined, w: Promise<void>): Promise<void> {
     for (;;) {
+      await w
       this.sync()
       if (this.space >= min) return
-      await this.driver.wait(signal)
+      w = this.driver.wait(signal)
     }
   }
 }
@@ -388,12 +407,28 @@ export class RxRing extends Ring {
     this.view.cur = h
   }
 
-  /** Resolves when the ring holds a packet (syncing as it goes). */
-  async ready(signal?: AbortSignal): Promise<void> {
+  /** Resolves when the ring holds a packet (syncing as it goes; no allocation when it does). */
+  ready(signal?: AbortSignal): Promise<void> {
+    try {
+      this.sync()
+      if (this.space > 0) return RESOLVED
+      const w = this.driver.wait(signal)
+      if (w === RESOLVED) {
+        this.sync()
+        if (this.space > 0) return RESOLVED
+      }
+      return this.#readyWait(signal, w)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  async #readyWait(signal: AbortSignal | undefined, w: Promise<void>): Promise<void> {
     for (;;) {
+      await w
       this.sync()
       if (this.space > 0) return
-      await this.driver.wait(signal)
+      w = this.driver.wait(signal)
     }
   }
 

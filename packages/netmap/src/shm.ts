@@ -22,6 +22,7 @@ import {
   STATE_READY,
 } from './layout.js'
 import { formatPipeRegion, readGeometry } from './region.js'
+import { RESOLVED } from './ring.js'
 
 export const SHM_DIR = process.env.X_NETMAP_SHM_DIR ?? '/dev/shm'
 
@@ -29,6 +30,7 @@ export function regionPath(parent: string, id: string, dir = SHM_DIR): string {
   return `${dir}/netmap-${parent}-${id}`
 }
 
+const noop = (): void => {}
 const sleepCell = new Int32Array(new SharedArrayBuffer(4))
 function sleepMs(ms: number): void {
   Atomics.wait(sleepCell, 0, 0, ms)
@@ -256,6 +258,10 @@ export class ShmEndpoint {
   readonly #bells: Doorbells
   #pidSlot: number
   #closed = false
+  #sleepers = 0
+  /** Waiters of this open counted in the region's `asleep` word. */
+  #asleepHere = 0
+  #keepAlive: NodeJS.Timeout | null = null
   /** Threads of one process share a pid: peer death is only detectable across processes. */
   readonly #checkPeer: boolean
 
@@ -295,6 +301,8 @@ export class ShmEndpoint {
     if (slot < 0) throw new NetmapError('BindFail', `too many opens of one pipe end (max ${PID_SLOTS})`)
     this.#pidSlot = slot
     this.#checkPeer = o.shared === undefined
+    // no live open of this end: a count left by a process killed while asleep would stop the peer's spin for good
+    if (this.#liveOpens(e) === 0) Atomics.store(h, H.asleep / 4 + e, 0)
     Atomics.add(h, H.refs / 4 + e, 1)
     this.#bells = o.shared
       ? new AtomicBells(h, e)
@@ -419,37 +427,85 @@ export class ShmEndpoint {
    * Waits until `ready()` holds: arms need_kick, re-checks, sleeps on the doorbell. Rejects with PeerGone when the
    * peer's process died (checked on a 250 ms watchdog while asleep; no busy loop).
    */
-  async waitFor(ready: () => boolean, signal?: AbortSignal): Promise<void> {
-    const i = H.kick / 4 + this.endpoint
-    // a bounded spin first (spinUs, default 50 µs): a peer in the middle of a batch answers sooner than a wake-up
+  waitFor(ready: () => boolean, signal?: AbortSignal): Promise<void> {
+    const h = this.#h
+    // A bounded spin first (spinUs, default 50 µs): a peer in the middle of a batch answers sooner than a wake-up.
+    // It stops early when the peer is asleep with need_kick armed (it waits for this end: no progress will come until
+    // this end moves). The clock is read every 64 polls (each read allocates).
     if (this.spinUs > 0) {
+      const peer = H.asleep / 4 + (1 - this.endpoint)
+      const peerKick = H.kick / 4 + (1 - this.endpoint)
       const until = performance.now() + this.spinUs / 1000
-      do if (ready()) return
-      while (performance.now() < until)
+      for (let n = 1; ; n++) {
+        if (ready()) return RESOLVED
+        if (Atomics.load(h, peer) !== 0 && Atomics.load(h, peerKick) !== 0) break
+        if ((n & 63) === 0 && performance.now() >= until) break
+      }
     }
+    return this.#waitSlow(ready, signal)
+  }
+
+  async #waitSlow(ready: () => boolean, signal: AbortSignal | undefined): Promise<void> {
+    const h = this.#h
+    const i = H.kick / 4 + this.endpoint
+    const own = H.asleep / 4 + this.endpoint
     for (;;) {
       if (this.#closed) throw new NetmapError('Closed', 'port is closed')
       const token = this.#bells.arm()
-      Atomics.store(this.#h, i, 1)
+      Atomics.store(h, i, 1)
       if (ready()) return
       if (this.#checkPeer && this.peerState() === 'dead') throw new NetmapError('PeerGone', 'the peer process died')
-      const ac = new AbortController()
-      const onAbort = (): void => ac.abort(signal!.reason)
-      signal?.addEventListener('abort', onAbort, { once: true })
-      const timer = setInterval(() => {
-        if (this.#closed || (this.#checkPeer && this.peerState() === 'dead'))
-          ac.abort(new NetmapError('PeerGone', 'the peer process died'))
-      }, 250)
+      Atomics.add(h, own, 1)
+      this.#asleepHere++
       try {
-        await this.#bells.wait(token, ac.signal)
-      } catch (err) {
-        if (signal?.aborted) throw signal.reason
-        if (this.#closed) throw new NetmapError('Closed', 'port is closed')
-        throw err
+        // SharedArrayBuffer pipes: no watchdog to run (threads share a pid), and close() rings this end's doorbell
+        if (!signal && !this.#checkPeer) {
+          // waitAsync does not keep the event loop alive: one ref'd timer per endpoint does, while anyone sleeps
+          if (this.#sleepers++ === 0) {
+            this.#keepAlive ??= setInterval(noop, 1e9)
+            this.#keepAlive.ref()
+          }
+          try {
+            await this.#bells.wait(token)
+          } finally {
+            if (--this.#sleepers === 0) this.#dropKeepAlive()
+          }
+        } else await this.#sleep(token, signal)
       } finally {
-        clearInterval(timer)
-        signal?.removeEventListener('abort', onAbort)
+        // after close() the region may be unmapped; close() took this end's sleepers off the count
+        if (!this.#closed) {
+          this.#asleepHere--
+          Atomics.sub(h, own, 1)
+        }
       }
+    }
+  }
+
+  #dropKeepAlive(): void {
+    if (!this.#closed) this.#keepAlive?.unref()
+    else if (this.#keepAlive) {
+      clearInterval(this.#keepAlive)
+      this.#keepAlive = null
+    }
+  }
+
+  async #sleep(token: number, signal: AbortSignal | undefined): Promise<void> {
+    const ac = new AbortController()
+    const onAbort = (): void => ac.abort(signal!.reason)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const timer = setInterval(() => {
+      if (this.#closed || (this.#checkPeer && this.peerState() === 'dead'))
+        ac.abort(new NetmapError('PeerGone', 'the peer process died'))
+    }, 250)
+    try {
+      await this.#bells.wait(token, ac.signal)
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason
+      if (this.#closed) throw new NetmapError('Closed', 'port is closed')
+      throw err
+    } finally {
+      clearInterval(timer)
+      signal?.removeEventListener('abort', onAbort)
     }
   }
 
@@ -458,6 +514,10 @@ export class ShmEndpoint {
     this.#closed = true
     const e = this.endpoint
     const h = this.#h
+    if (this.#bells instanceof AtomicBells) this.#bells.ring(e) // wakes this end's waiters: they see #closed
+    if (this.#sleepers === 0) this.#dropKeepAlive() // else the last sleeper, woken above, drops it
+    if (this.#asleepHere > 0) Atomics.sub(h, H.asleep / 4 + e, this.#asleepHere)
+    this.#asleepHere = 0
     this.#bells.close()
     Atomics.compareExchange(h, H.pids / 4 + e * PID_SLOTS + this.#pidSlot, process.pid, 0)
     Atomics.store(h, H.excl / 4 + e, 0)
