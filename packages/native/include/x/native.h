@@ -7,3 +7,4 @@
 #include "fd.h"
 #include "mapping.h"
 #include "poll.h"
+#include "poll_object.h"

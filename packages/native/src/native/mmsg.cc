@@ -123,105 +123,53 @@ static Napi::Value Recvmmsg(const Napi::CallbackInfo &info) {
 // When fd is readable: recvmmsg into the batch, callback(n) for each batch of n > 0 datagrams (at most
 // kRoundsPerWakeup full batches per wake-up), callback(-errno) on a receive error or POLLERR (SO_ERROR's cause).
 // The batch buffers are referenced for the receiver's lifetime. start()/stop()/close()/ref()/unref().
-class DatagramReceiver : public Napi::ObjectWrap<DatagramReceiver>, public x::Poller {
+class DatagramReceiver : public x::PollObject<DatagramReceiver> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "DatagramReceiver",
-                       {InstanceMethod<&DatagramReceiver::StartJs>("start"),
-                        InstanceMethod<&DatagramReceiver::StopJs>("stop"),
-                        InstanceMethod<&DatagramReceiver::CloseJs>("close"),
-                        InstanceMethod<&DatagramReceiver::RefJs>("ref"),
-                        InstanceMethod<&DatagramReceiver::UnrefJs>("unref")});
+    std::vector<Descriptor> methods;
+    PollMethods(methods);
+    return DefineClass(env, "DatagramReceiver", methods);
   }
 
-  explicit DatagramReceiver(const Napi::CallbackInfo &info) : Napi::ObjectWrap<DatagramReceiver>(info) {
+  explicit DatagramReceiver(const Napi::CallbackInfo &info) : x::PollObject<DatagramReceiver>(info) {
     Napi::Env env = info.Env();
     int fd = x::IntArg(info, 0);
     batch_ = BatchArgs(info, 1);
-    if (info.Length() < 9 || !info[8].IsFunction()) {
-      throw Napi::TypeError::New(env, "DatagramReceiver: callback must be a function");
-    }
     TimeArg(info, 9, batch_);
     buffers_ = Napi::Persistent(Napi::Array::New(env, 4));
     buffers_.Value().Set(0u, info[1]);
     buffers_.Value().Set(1u, info[5]);
     buffers_.Value().Set(2u, info[6]);
     if (info.Length() > 9) buffers_.Value().Set(3u, info[9]);
-    callback_ = Napi::Persistent(info[8].As<Napi::Function>());
-    ctx_ = std::make_unique<Napi::AsyncContext>(env, "x:DatagramReceiver");
-    int r = Init(env, fd);
-    if (r < 0) throw x::ErrnoError(env, -r, "uv_poll_init");
+    InitPoll(env, fd, info[8], "x:DatagramReceiver", UV_READABLE);
   }
-  ~DatagramReceiver() override { Close(); }
 
  private:
   static constexpr int kRoundsPerWakeup = 4;
 
-  Napi::Value StartJs(const Napi::CallbackInfo &info) {
-    int r = x::Poller::Start(UV_READABLE);
-    if (r == 0 && !held_) {
-      Ref();
-      held_ = true;
-    }
-    return Napi::Number::New(info.Env(), r);
-  }
-  Napi::Value StopJs(const Napi::CallbackInfo &info) {
-    int r = x::Poller::Stop();
-    Release();
-    return Napi::Number::New(info.Env(), r);
-  }
-  Napi::Value CloseJs(const Napi::CallbackInfo &info) {
-    Close();
-    Release();
-    return info.Env().Undefined();
-  }
-  Napi::Value RefJs(const Napi::CallbackInfo &info) {
-    x::Poller::RefHandle();
-    return info.Env().Undefined();
-  }
-  Napi::Value UnrefJs(const Napi::CallbackInfo &info) {
-    x::Poller::UnrefHandle();
-    return info.Env().Undefined();
-  }
-  void Release() {
-    if (held_) {
-      held_ = false;
-      Unref();
-    }
-  }
-
-  void Call(Napi::Env env, int n) {
-    x::CallJs(env, callback_, Value(), *ctx_, {Napi::Number::New(env, n)});
-  }
-
   void OnPoll(int status, int) override {
-    Napi::Env env = Napi::ObjectWrap<DatagramReceiver>::Env();
+    Napi::Env env = Env();
     Napi::HandleScope scope(env);
     int fd = x::Poller::fd();
     if (status < 0) {
       // libuv reports POLLERR as EBADF and stops the handle: report the socket's own error when it has one.
-      Release();
+      ReleaseHold();
       int err = 0;
       socklen_t len = sizeof err;
       if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) status = -err;
-      Call(env, status);
+      CallBack({Napi::Number::New(env, status)});
       return;
     }
     for (int round = 0; round < kRoundsPerWakeup && IsOpen(); round++) {
       int n = DoRecvmmsg(fd, batch_, 0);
       if (n == -EAGAIN || n == -EWOULDBLOCK) return;
-      Call(env, n);
+      CallBack({Napi::Number::New(env, n)});
       if (n < 0 || static_cast<size_t>(n) < batch_.slots) return;
     }
   }
 
-  void OnEnvTeardown() override { held_ = false; }
-
   Batch batch_;
   Napi::Reference<Napi::Array> buffers_;
-  Napi::FunctionReference callback_;
-  std::unique_ptr<Napi::AsyncContext> ctx_;
-  bool held_ = false;
 };
 
 void InitMmsg(Napi::Env env, Napi::Object exports) {
