@@ -2,7 +2,7 @@
 // Event-driven on an FdWatcher (no polling loop). Messages are copied out of one reused receive buffer
 // (a protocol message must outlive the next read); fds arrive as OwnedFds.
 import { EventEmitter } from 'node:events'
-import { unlinkSync } from 'node:fs'
+import { lstatSync, unlinkSync } from 'node:fs'
 import { K } from './binding.js'
 import { errnoException, XNativeError } from './errors.js'
 import type { FdLike, OwnedFd } from './fd.js'
@@ -258,6 +258,15 @@ export class SeqpacketSocket extends EventEmitter<SocketEvents> implements Dispo
   }
 }
 
+/** Removes a socket file left at path (never a regular file or anything else that is not a socket). */
+function removeStaleSocket(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path)
+  } catch {
+    // nothing there
+  }
+}
+
 interface ServerEvents {
   connection: [SeqpacketSocket]
   error: [Error]
@@ -266,7 +275,7 @@ interface ServerEvents {
 
 export interface SeqpacketServerOptions extends SeqpacketSocketOptions {
   backlog?: number
-  /** Remove a stale socket file at the path before binding (default false: EADDRINUSE). */
+  /** Remove a stale socket file (only a socket) at the path before binding (default false: EADDRINUSE). */
   unlinkExisting?: boolean
 }
 
@@ -292,11 +301,7 @@ export class SeqpacketServer extends EventEmitter<ServerEvents> implements Dispo
     const fd = socket(K('AF_UNIX'), K('SOCK_SEQPACKET'))
     try {
       const addr = sockaddrUn(address)
-      if (typeof address === 'string' && options.unlinkExisting) {
-        try {
-          unlinkSync(address)
-        } catch {}
-      }
+      if (typeof address === 'string' && options.unlinkExisting) removeStaleSocket(address)
       bind(fd, addr)
       listen(fd, options.backlog ?? 128)
       return new SeqpacketServer(fd, typeof address === 'string' ? address : null, options)

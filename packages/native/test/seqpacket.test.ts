@@ -111,6 +111,11 @@ describe('SeqpacketSocket', () => {
     expect(openFds()).toBe(fdsBefore - 1) // the server's fd, and nothing left by the failed connect
     const again = track(SeqpacketServer.listen(path, { unlinkExisting: true }))
     expect(again.fd).toBeGreaterThan(2)
+    // a regular file at the path is never removed: binding fails instead
+    expect(() => SeqpacketServer.listen(join(dir, 'plain'), { unlinkExisting: true })).toThrow(
+      expect.objectContaining({ code: 'EADDRINUSE' }),
+    )
+    expect(existsSync(join(dir, 'plain'))).toBe(true)
   })
 
   it('recv after close resolves null; send after close is ERR_CLOSED', async () => {
