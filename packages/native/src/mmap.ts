@@ -70,7 +70,7 @@ export function mmap(fd: FdLike, length: number, options: MmapOptions = {}): Map
   if (!Number.isSafeInteger(length) || length <= 0) {
     throw new XNativeError('ERR_OUT_OF_RANGE', `mmap length must be a positive integer, got ${length}`)
   }
-  const n = typeof fd === 'number' ? fd : fdOf(fd)
+  const n = fdOf(fd)
   const prot = options.prot ?? K('PROT_READ') | K('PROT_WRITE')
   const flags = options.flags ?? (n < 0 ? K('MAP_SHARED') | K('MAP_ANONYMOUS') : K('MAP_SHARED'))
   const offset = options.offset ?? 0
