@@ -297,45 +297,49 @@ function checkTokenWords(core: ChannelCore): void {
   }
 }
 
-/** The producing end. Any number of Pushers (in any threads) may push into one channel. */
-export class Pusher {
-  readonly #core: ChannelCore
-  #scratch: Uint32Array | undefined
+/** What both ends of a channel share: the core over the shared memory, its geometry, its closed state. */
+abstract class ChannelEnd {
+  protected readonly core: ChannelCore
 
-  /** @internal Use `channel.pusher` or `Pusher.attach()`. */
+  /** @internal Use `channel.pusher` / `channel.popper` or `Pusher.attach()` / `Popper.attach()`. */
   constructor(core: { readonly [kCore]: unknown }) {
-    this.#core = core[kCore] as ChannelCore
+    this.core = core[kCore] as ChannelCore
   }
+
+  share(): ChannelDescriptor {
+    return this.core.share()
+  }
+
+  get batchSize(): number {
+    return this.core.batchSize
+  }
+
+  get recordWords(): number {
+    return this.core.recordWords
+  }
+
+  get closed(): boolean {
+    return this.core.closed
+  }
+}
+
+/** The producing end. Any number of Pushers (in any threads) may push into one channel. */
+export class Pusher extends ChannelEnd {
+  #scratch: Uint32Array | undefined
 
   static attach(desc: ChannelDescriptor, options: { readonly spin?: number } = {}): Pusher {
     return new Pusher({ [kCore]: ChannelCore.attach(desc, options.spin) })
   }
 
-  share(): ChannelDescriptor {
-    return this.#core.share()
-  }
-
-  get batchSize(): number {
-    return this.#core.batchSize
-  }
-
-  get recordWords(): number {
-    return this.#core.recordWords
-  }
-
-  get closed(): boolean {
-    return this.#core.closed
-  }
-
   /** Push one batch of `n` (1..batchSize) records from `src` (record `offset` on). False when full. Throws ERR_CLOSED. */
   tryPush(src: U32Array, n: number, offset = 0): boolean {
-    this.#core.checkBatch(src, n, offset)
-    return this.#core.tryPush(src, n, offset)
+    this.core.checkBatch(src, n, offset)
+    return this.core.tryPush(src, n, offset)
   }
 
   /** Push one batch, waiting (Atomics.wait) while full. False after `timeoutMs`. Throws ERR_CLOSED. */
   push(src: U32Array, n: number, timeoutMs = INF, offset = 0): boolean {
-    const core = this.#core
+    const core = this.core
     core.checkBatch(src, n, offset)
     const deadline = deadlineOf(timeoutMs)
     for (;;) {
@@ -346,7 +350,7 @@ export class Pusher {
 
   /** Push one batch, awaiting (Atomics.waitAsync) while full. False after `timeoutMs`. Rejects with ERR_CLOSED. */
   async pushAsync(src: U32Array, n: number, timeoutMs = INF, offset = 0): Promise<boolean> {
-    const core = this.#core
+    const core = this.core
     core.checkBatch(src, n, offset)
     const deadline = deadlineOf(timeoutMs)
     for (;;) {
@@ -356,7 +360,7 @@ export class Pusher {
   }
 
   #encode(tokens: readonly Token[]): Uint32Array {
-    const core = this.#core
+    const core = this.core
     checkTokenWords(core)
     if (!Array.isArray(tokens)) throw new RingError('ERR_INVALID_ARG', 'tokens must be an array')
     this.#scratch ??= new Uint32Array(core.batchSize * core.recordWords)
@@ -382,59 +386,37 @@ export class Pusher {
   /** Push a batch of tokens, awaiting while full. False after `timeoutMs`. */
   async pushTokensAsync(tokens: readonly Token[], timeoutMs = INF): Promise<boolean> {
     // Encode into a private copy: the scratch buffer could be reused by another call while this one waits.
-    const src = this.#encode(tokens).slice(0, tokens.length * this.#core.recordWords)
+    const src = this.#encode(tokens).slice(0, tokens.length * this.core.recordWords)
     return this.pushAsync(src, tokens.length, timeoutMs)
   }
 
   /** Block until a batch fits (or the channel is closed). False after `timeoutMs`. */
   waitWritable(timeoutMs = INF): boolean {
-    return this.#core.waitWritable(timeoutMs)
+    return this.core.waitWritable(timeoutMs)
   }
 
   /** Resolve true when a batch fits (or the channel is closed), false after `timeoutMs`. */
   writable(timeoutMs = INF): Promise<boolean> {
-    return this.#core.writable(timeoutMs)
+    return this.core.writable(timeoutMs)
   }
 
   /** Close the channel (for every end): further pushes throw ERR_CLOSED; poppers drain, then see the end. */
   close(): void {
-    this.#core.close()
+    this.core.close()
   }
 }
 
 /** The consuming end. Any number of Poppers (in any threads) may pop from one channel; each batch goes to one. */
-export class Popper implements AsyncIterable<Uint32Array> {
-  readonly #core: ChannelCore
+export class Popper extends ChannelEnd implements AsyncIterable<Uint32Array> {
   #scratch: Uint32Array | undefined
-
-  /** @internal Use `channel.popper` or `Popper.attach()`. */
-  constructor(core: { readonly [kCore]: unknown }) {
-    this.#core = core[kCore] as ChannelCore
-  }
 
   static attach(desc: ChannelDescriptor, options: { readonly spin?: number } = {}): Popper {
     return new Popper({ [kCore]: ChannelCore.attach(desc, options.spin) })
   }
 
-  share(): ChannelDescriptor {
-    return this.#core.share()
-  }
-
-  get batchSize(): number {
-    return this.#core.batchSize
-  }
-
-  get recordWords(): number {
-    return this.#core.recordWords
-  }
-
-  get closed(): boolean {
-    return this.#core.closed
-  }
-
   /** Closed and drained: every pop returns -1 (null for the token calls). */
   get done(): boolean {
-    return this.#core.done
+    return this.core.done
   }
 
   /**
@@ -442,13 +424,13 @@ export class Popper implements AsyncIterable<Uint32Array> {
    * -1 when the channel is closed and drained.
    */
   tryPop(dst: U32Array, offset = 0): number {
-    this.#core.checkDest(dst, offset)
-    return this.#core.tryPop(dst, offset)
+    this.core.checkDest(dst, offset)
+    return this.core.tryPop(dst, offset)
   }
 
   /** Pop one batch, waiting (Atomics.wait) while empty: the count, 0 on timeout, -1 when closed and drained. */
   pop(dst: U32Array, timeoutMs = INF, offset = 0): number {
-    const core = this.#core
+    const core = this.core
     core.checkDest(dst, offset)
     const deadline = deadlineOf(timeoutMs)
     for (;;) {
@@ -460,7 +442,7 @@ export class Popper implements AsyncIterable<Uint32Array> {
 
   /** Pop one batch, awaiting (Atomics.waitAsync) while empty: the count, 0 on timeout, -1 when closed and drained. */
   async popAsync(dst: U32Array, timeoutMs = INF, offset = 0): Promise<number> {
-    const core = this.#core
+    const core = this.core
     core.checkDest(dst, offset)
     const deadline = deadlineOf(timeoutMs)
     for (;;) {
@@ -471,7 +453,7 @@ export class Popper implements AsyncIterable<Uint32Array> {
   }
 
   #dst(): Uint32Array {
-    const core = this.#core
+    const core = this.core
     checkTokenWords(core)
     this.#scratch ??= new Uint32Array(core.batchSize * core.recordWords)
     return this.#scratch
@@ -479,13 +461,13 @@ export class Popper implements AsyncIterable<Uint32Array> {
 
   #decode(dst: Uint32Array, n: number): Token[] | null {
     if (n < 0) return null
-    return decodeTokens(dst, n, 0, this.#core.recordWords)
+    return decodeTokens(dst, n, 0, this.core.recordWords)
   }
 
   /** Pop a batch of tokens: `[]` when empty now, `null` when closed and drained. */
   tryPopTokens(): Token[] | null {
     const dst = this.#dst()
-    return this.#decode(dst, this.#core.tryPop(dst, 0))
+    return this.#decode(dst, this.core.tryPop(dst, 0))
   }
 
   /** Pop a batch of tokens, waiting while empty: `[]` on timeout, `null` when closed and drained. */
@@ -496,24 +478,24 @@ export class Popper implements AsyncIterable<Uint32Array> {
 
   /** Pop a batch of tokens, awaiting while empty: `[]` on timeout, `null` when closed and drained. */
   async popTokensAsync(timeoutMs = INF): Promise<Token[] | null> {
-    checkTokenWords(this.#core)
-    const dst = new Uint32Array(this.#core.batchSize * this.#core.recordWords)
+    checkTokenWords(this.core)
+    const dst = new Uint32Array(this.core.batchSize * this.core.recordWords)
     return this.#decode(dst, await this.popAsync(dst, timeoutMs))
   }
 
   /** Block until a batch is queued (or the channel is done). False after `timeoutMs`. */
   waitReadable(timeoutMs = INF): boolean {
-    return this.#core.waitReadable(timeoutMs)
+    return this.core.waitReadable(timeoutMs)
   }
 
   /** Resolve true when a batch is queued (or the channel is done), false after `timeoutMs`. */
   readable(timeoutMs = INF): Promise<boolean> {
-    return this.#core.readable(timeoutMs)
+    return this.core.readable(timeoutMs)
   }
 
   /** Each batch as a fresh Uint32Array of `count * recordWords` words, until the channel is closed and drained. */
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint32Array, void, undefined> {
-    const core = this.#core
+    const core = this.core
     const dst = new Uint32Array(core.batchSize * core.recordWords)
     for (;;) {
       const n = await this.popAsync(dst)
