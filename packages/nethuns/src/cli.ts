@@ -8,11 +8,12 @@ import { type AnySocket, type Backend, create } from './create.js'
 import { isNethunsError } from './errors.js'
 
 const USAGE = `usage:
-  nethuns rx IFACE --backend af_packet|af_xdp|pcap [--queue Q] [--count N] [--duration S] [--filter EXPR]
+  nethuns rx IFACE --backend af_packet|af_xdp|pcap|netmap [--queue Q] [--count N] [--duration S] [--filter EXPR]
   nethuns tx IFACE --backend B --count N [--size 64] [--ethertype 0x88b5] [--queue Q]
   nethuns fwd IN OUT --backend B [--count N] [--duration S] [--filter EXPR]
   nethuns capture IFACE -w FILE.pcap [--backend B] [--count N] [--duration S] [--filter EXPR] [--snaplen N]
-options: --xdp-mode skb|drv (af_xdp), --quiet (no progress lines)`
+IFACE may be a netmap port (netmap:eth0, netmap:NAME{ID, netmap:NAME}ID): the backend is then netmap unless given.
+options: --xdp-mode skb|drv (af_xdp), --extra-buf N (netmap), --quiet (no progress lines)`
 
 export interface CliIo {
   out(line: string): void
@@ -79,6 +80,7 @@ function socketFlags(backend: Backend, o: Record<string, string | boolean | unde
   if (filter !== null) flags.filter = filter
   if (backend === 'af_xdp' && typeof o['xdp-mode'] === 'string') flags.xdpMode = o['xdp-mode']
   if (backend === 'pcap' && typeof o.snaplen === 'string') flags.snaplen = num(o.snaplen, 'snaplen', 65535)
+  if (backend === 'netmap' && typeof o['extra-buf'] === 'string') flags.extraBuf = num(o['extra-buf'], 'extra-buf', 0)
   return flags
 }
 
@@ -137,8 +139,11 @@ async function drain(
   return m
 }
 
-function common(o: Record<string, string | boolean | undefined>): Common {
-  const backend = (o.backend ?? 'af_packet') as Backend
+const isNetmapSpec = (spec: string | undefined): boolean =>
+  spec !== undefined && (spec.startsWith('netmap:') || /^vale[^:]*:/.test(spec))
+
+function common(o: Record<string, string | boolean | undefined>, iface?: string): Common {
+  const backend = (o.backend ?? (isNetmapSpec(iface) ? 'netmap' : 'af_packet')) as Backend
   const filter = typeof o.filter === 'string' ? o.filter : null
   return {
     backend,
@@ -151,7 +156,9 @@ function common(o: Record<string, string | boolean | undefined>): Common {
   }
 }
 
-function macOf(iface: string): Uint8Array {
+function macOf(spec: string): Uint8Array {
+  // netmap:eth0-1/T → eth0
+  const iface = isNetmapSpec(spec) ? spec.slice(spec.indexOf(':') + 1).split(/[-^*/@{}]/)[0]! : spec
   try {
     const hex = readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim().split(':')
     if (hex.length === 6) return Uint8Array.from(hex.map((h) => Number.parseInt(h, 16)))
@@ -164,7 +171,7 @@ function macOf(iface: string): Uint8Array {
 async function rx(pos: string[], o: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
   const [iface] = pos
   if (!iface) throw new Error('rx needs an interface')
-  const c = common(o)
+  const c = common(o, iface)
   const s = create(c.backend, iface, c.queue, c.flags)
   try {
     const m = await drain(s, c, io, `rx ${iface} ${c.backend}`, () => {})
@@ -182,7 +189,7 @@ async function rx(pos: string[], o: Record<string, string | boolean | undefined>
 async function tx(pos: string[], o: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
   const [iface] = pos
   if (!iface) throw new Error('tx needs an interface')
-  const c = common(o)
+  const c = common(o, iface)
   if (c.count === 0) throw new Error('tx needs --count N')
   const size = num(o.size as string | undefined, 'size', 64)
   if (size < 14) throw new Error('--size must be at least 14 (an Ethernet header)')
@@ -233,7 +240,7 @@ async function tx(pos: string[], o: Record<string, string | boolean | undefined>
 async function fwd(pos: string[], o: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
   const [from, to] = pos
   if (!from || !to) throw new Error('fwd needs IN and OUT interfaces')
-  const c = common(o)
+  const c = common(o, from)
   const a = create(c.backend, from, c.queue, { ...c.flags, mode: 'rx_only' })
   let b: AnySocket
   try {
@@ -272,7 +279,7 @@ async function capture(pos: string[], o: Record<string, string | boolean | undef
   const file = o.write
   if (!iface) throw new Error('capture needs an interface')
   if (typeof file !== 'string') throw new Error('capture needs -w FILE.pcap')
-  const c = common(o)
+  const c = common(o, iface)
   const s = create(c.backend, iface, c.queue, { ...c.flags, mode: 'rx_only' })
   const w = openPcapFileSync(file, { resolution: 'ns' })
   try {
@@ -312,6 +319,7 @@ export async function main(argv: readonly string[], io: CliIo = stdio): Promise<
         write: { type: 'string', short: 'w' },
         snaplen: { type: 'string' },
         'xdp-mode': { type: 'string' },
+        'extra-buf': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },

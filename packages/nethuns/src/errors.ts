@@ -16,6 +16,7 @@ export type NethunsErrorCode =
   | 'ERR_NETHUNS_PCAP'
   | 'ERR_NETHUNS_BPF'
   | 'ERR_NETHUNS_DIRECTION'
+  | 'ERR_NETHUNS_NETMAP'
 
 export interface NethunsErrorOptions extends ErrorOptions {
   kind?: ErrorKind

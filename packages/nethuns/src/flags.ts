@@ -2,7 +2,7 @@
 // defaults, and validation. Every check throws NethunsError ERR_NETHUNS_FLAGS / ERR_NETHUNS_QUEUE.
 import { N } from './binding.js'
 import { flagsError, NethunsError } from './errors.js'
-import type { AfPacketMeta, AfXdpMeta, PcapMeta } from './metadata.js'
+import type { AfPacketMeta, AfXdpMeta, NetmapMeta, PcapMeta } from './metadata.js'
 import type { FilterFn } from './socket.js'
 
 const PAGE = N('PAGE_SIZE')
@@ -446,5 +446,80 @@ export function resolveAfXdpFlags(flags: AfXdpFlags & { bindRetryMs?: number }):
     filter: checkFilter(flags.filter),
     filterFn: checkFn('filterFn', flags.filterFn),
     bindRetryMs: checkInt('bindRetryMs', flags.bindRetryMs ?? 3000, 0, 60_000),
+  }
+}
+
+/**
+ * nethuns-rs `NetmapFlags { extra_buf }`, plus what opening a netmap port over @x/netmap takes. Packets are copied
+ * out of the ring into the socket's Context, whose buffers play the role of netmap's extra buffers: `extraBuf` is
+ * how many received packets the application may hold at once (see the README's netmap section).
+ */
+export interface NetmapFlags extends CommonFlags {
+  /**
+   * Buffers the application may hold beyond the ring (upstream: `nr_extra_bufs`, swapped into the RX ring). Here
+   * the size of the socket's Context (an alias of `bufferCount`; give one or the other). Default 4096.
+   */
+  extraBuf?: number
+  /** C nethuns `mode`. Default 'rx_tx'. */
+  mode?: Mode
+  /** Slots per ring of a pipe this open creates, or of a NIC port's rings (@x/netmap `numSlots`). Default 1024 for
+   * pipes, 1025 for NIC ports. */
+  numSlots?: number
+  /** Ring pairs of a pipe this open creates (@x/netmap `numTxRings`). Default 1. */
+  numRings?: number
+  /** A pipe region in a SharedArrayBuffer (@x/netmap `createSharedPipe()`), for pipes between worker threads. */
+  sharedMemory?: SharedArrayBuffer | null
+  /** Directory of shm pipe regions (@x/netmap `shmDir`; default /dev/shm). */
+  shmDir?: string | null
+  filterFn?: FilterFn<NetmapMeta> | null
+}
+
+export interface ResolvedNetmapFlags {
+  readonly bufferSize: number
+  readonly coalesceMs: number
+  readonly bufferCount: number
+  readonly extraBuf: number
+  readonly batchSize: number
+  readonly stashSize: number
+  readonly mode: Mode
+  readonly numSlots: number | null
+  readonly numRings: number
+  readonly sharedMemory: SharedArrayBuffer | null
+  readonly shmDir: string | null
+  readonly filterFn: FilterFn<NetmapMeta> | null
+}
+
+export function resolveNetmapFlags(flags: NetmapFlags): ResolvedNetmapFlags {
+  if (typeof flags !== 'object' || flags === null) throw flagsError('flags must be an object')
+  checkKnown(flags, 'netmap', ['extraBuf', 'numSlots', 'numRings', 'sharedMemory', 'shmDir'])
+  const loose = flags as NetmapFlags & { direction?: unknown; filter?: unknown }
+  if (loose.direction !== undefined) throw flagsError('netmap has no direction flag (a ring carries one direction)')
+  if (loose.filter !== undefined && loose.filter !== null) {
+    throw flagsError('netmap takes no BPF filter string (use filterFn)')
+  }
+  let count = flags.bufferCount
+  if (flags.extraBuf !== undefined) {
+    checkInt('extraBuf', flags.extraBuf, 16, 1 << 22)
+    if (count !== undefined && count !== flags.extraBuf) {
+      throw flagsError(`extraBuf (${flags.extraBuf}) and bufferCount (${String(count)}) disagree: give one of them`)
+    }
+    count = flags.extraBuf
+  }
+  const common = resolveCommon({ ...flags, bufferCount: count })
+  const shared = flags.sharedMemory ?? null
+  if (shared !== null && !(shared instanceof SharedArrayBuffer)) {
+    throw flagsError('sharedMemory must be a SharedArrayBuffer (from @x/netmap createSharedPipe())')
+  }
+  const dir = flags.shmDir ?? null
+  if (dir !== null && typeof dir !== 'string') throw flagsError('shmDir must be a string')
+  return {
+    ...common,
+    extraBuf: common.bufferCount,
+    mode: checkOneOf<Mode>('mode', flags.mode ?? 'rx_tx', ['rx_tx', 'rx_only', 'tx_only']),
+    numSlots: flags.numSlots === undefined ? null : checkInt('numSlots', flags.numSlots, 2, 1 << 16),
+    numRings: checkInt('numRings', flags.numRings ?? 1, 1, 64),
+    sharedMemory: shared,
+    shmDir: dir,
+    filterFn: checkFn('filterFn', flags.filterFn),
   }
 }

@@ -1,4 +1,4 @@
-// @x/nethuns — one packet Socket API over AF_PACKET (TPACKET_V3), AF_XDP and libpcap.
+// @x/nethuns — one packet Socket API over AF_PACKET (TPACKET_V3), AF_XDP, libpcap and netmap (@x/netmap).
 export { Payload, type Token, token } from '@x/ring'
 export { AfPacketSocket } from './af-packet.js'
 export { type AfXdpCreateFlags, AfXdpSocket } from './af-xdp.js'
@@ -24,9 +24,11 @@ export type {
   FanoutMode,
   FanoutOptions,
   Mode,
+  NetmapFlags,
   PcapFlags,
 } from './flags.js'
-export type { AfPacketMeta, AfXdpMeta, Metadata, MetadataType, PcapMeta } from './metadata.js'
+export type { AfPacketMeta, AfXdpMeta, Metadata, MetadataType, NetmapMeta, PcapMeta } from './metadata.js'
+export { importNetmap, loadNetmap, NetmapSocket } from './netmap.js'
 export { PcapSocket } from './pcap.js'
 export { type Portspec, parsePortspec } from './portspec.js'
 export { type BackendName, type FilterFn, Socket, type SocketEvents, type SocketStats } from './socket.js'

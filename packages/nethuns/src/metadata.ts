@@ -58,7 +58,23 @@ export interface AfXdpMeta {
   readonly virtual: boolean
 }
 
-export type Metadata = AfPacketMeta | PcapMeta | AfXdpMeta
+/**
+ * netmap: the length, and the ring the packet came from (nethuns-rs's netmap `Meta` is empty; netmap slots carry no
+ * timestamp).
+ */
+export interface NetmapMeta {
+  readonly backend: 'netmap'
+  /** Length on the ring (all fragments of a NS_MOREFRAG chain). */
+  readonly len: number
+  /** Bytes stored in the Context buffer (≤ bufferSize). */
+  readonly caplen: number
+  /** Index of the RX ring (NETMAP_RXRING) it was read from. */
+  readonly ring: number
+  readonly truncated: boolean
+  readonly virtual: boolean
+}
+
+export type Metadata = AfPacketMeta | PcapMeta | AfXdpMeta | NetmapMeta
 /** nethuns-rs `MetadataType`: the union, discriminated by `backend`. */
 export type MetadataType = Metadata
 
@@ -106,3 +122,15 @@ export const readAfXdpMeta: MetaReader<AfXdpMeta> = (m, b) => {
     virtual: (m[b + INFO] & INFO_VIRTUAL) !== 0,
   }
 }
+
+/** netmap records keep the ring index in the M_RXHASH word. */
+export const M_RING = RXHASH
+
+export const readNetmapMeta: MetaReader<NetmapMeta> = (m, b) => ({
+  backend: 'netmap',
+  len: m[b + LEN],
+  caplen: m[b + CAPLEN],
+  ring: m[b + RXHASH],
+  truncated: (m[b + INFO] & TRUNCATED) !== 0,
+  virtual: (m[b + INFO] & INFO_VIRTUAL) !== 0,
+})

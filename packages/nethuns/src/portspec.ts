@@ -1,5 +1,6 @@
-// Portspecs, as in nethuns: "eth0"; "file:x.pcap", "*.pcap", "*.pcapng"; "netmap:eth0", "vale0:1";
-// "0000:01:00.0", "dpdk:…", "net_…" (DPDK vdevs). Parsing only: each backend says which kinds it accepts.
+// Portspecs, as in nethuns: "eth0"; "file:x.pcap", "*.pcap", "*.pcapng"; "netmap:eth0", "netmap:p{1", "vale0:1";
+// "0000:01:00.0", "dpdk:…", "net_…" (DPDK vdevs). Parsing only: each backend says which kinds it accepts (the
+// netmap backend parses its own with @x/netmap's parser).
 import { NethunsError } from './errors.js'
 
 export type Portspec =
@@ -44,12 +45,18 @@ export function parsePortspec(spec: unknown): Portspec {
   return { kind: 'interface', spec, name: spec }
 }
 
-/** The error for a netmap or DPDK portspec in this build. */
+/** The error for a netmap portspec given to another backend, or a DPDK portspec (no DPDK backend in this build). */
 export function notAvailable(p: Portspec): NethunsError {
-  const backend = p.kind === 'netmap' ? 'netmap' : 'DPDK'
+  if (p.kind === 'netmap') {
+    return new NethunsError(
+      'ERR_NETHUNS_PORTSPEC',
+      `portspec '${p.spec}' is a netmap port: open it with the netmap backend (NetmapSocket, create('netmap', …))`,
+      { portspec: p.spec },
+    )
+  }
   return new NethunsError(
     'ERR_NETHUNS_NOT_AVAILABLE',
-    `portspec '${p.spec}' needs the ${backend} backend, which is not available in this build`,
+    `portspec '${p.spec}' needs the DPDK backend, which is not available in this build`,
     { portspec: p.spec },
   )
 }

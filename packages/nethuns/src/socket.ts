@@ -37,7 +37,7 @@ const C = {
   kernelSeen: N('C_KERNEL_SEEN'),
 } as const
 
-export type BackendName = 'af_packet' | 'af_xdp' | 'pcap'
+export type BackendName = 'af_packet' | 'af_xdp' | 'pcap' | 'netmap'
 
 /**
  * A user-space filter with C nethuns's contract: > 0 deliver, 0 drop (the buffer goes straight back), < 0 deliver
@@ -587,6 +587,12 @@ export abstract class Socket<M extends Metadata = Metadata>
 
   #onPoll(status: number, events: number, drained: number): void {
     if (status < 0) {
+      const own = this.pollFailure(status)
+      if (own !== null) {
+        this.#pollEvents = 0
+        this.#fail(own)
+        return
+      }
       let err = status
       try {
         const so = socketError(this.native.fd())
@@ -789,6 +795,11 @@ export abstract class Socket<M extends Metadata = Metadata>
       fillRingEmpty: c[C.fillRingEmpty],
       kernelSeen: c[C.kernelSeen],
     }
+  }
+
+  /** Backend hook: the error behind a failed wake-up (status < 0), when the backend knows it better than errno. */
+  protected pollFailure(_status: number): Error | null {
+    return null
   }
 
   /** Backend hook run by close() after the native close (e.g. releasing TX buffers never submitted). */

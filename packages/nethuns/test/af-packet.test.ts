@@ -114,7 +114,7 @@ describe.skipIf(!probe.ok)(`af_packet over veth in a netns (${probe.reason})`, (
       // counted by the kernel as a drop (a receiver descheduled on a loaded machine can fall behind its small ring).
       const phase2 = await r.event('phase2')
       expect(phase2.got).toBeGreaterThan(0)
-      expect(100 - phase2.got).toBeLessThanOrEqual(phase2.drops) // each missing frame is a counted drop
+      expect(100 - (phase2.got as number)).toBeLessThanOrEqual(phase2.drops as number) // each missing frame is a counted drop
       expect((await r.done).corrupt).toBe(0)
     } finally {
       r.kill()

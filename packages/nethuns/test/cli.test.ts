@@ -1,6 +1,6 @@
 // The nethuns CLI inside our own namespace: rx and capture fed by tx, fwd between two veth pairs, and errors.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,10 +18,11 @@ interface Run {
   done: Promise<{ code: number | null; out: string; err: string }>
 }
 
-function run(ns: Netns, args: string[], timeoutMs = 10_000): Run {
-  const c = spawn('ip', ['netns', 'exec', ns.name, process.execPath, bin, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+function run(ns: Netns | null, args: string[], timeoutMs = 10_000): Run {
+  const c =
+    ns === null
+      ? spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('ip', ['netns', 'exec', ns.name, process.execPath, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   let opened: () => void = () => {}
@@ -55,10 +56,30 @@ describe('nethuns CLI without a network', () => {
     expect(await main(['bogus'], io)).toBe(2)
     expect(await main(['tx', 'lo', '--backend', 'af_packet'], io)).toBe(1)
     expect(lines.at(-1)).toMatch(/tx needs --count/)
-    expect(await main(['rx', 'netmap:eth0'], io)).toBe(1)
+    expect(await main(['rx', 'vale0:1'], io)).toBe(1) // a netmap spec picks the netmap backend
+    expect(lines.at(-1)).toMatch(/VALE ports need the netmap kernel module \[ERR_NETHUNS_NOT_AVAILABLE\]/)
+    expect(await main(['rx', '0000:01:00.0'], io)).toBe(1)
     expect(lines.at(-1)).toMatch(/not available in this build \[ERR_NETHUNS_NOT_AVAILABLE\]/)
   })
 })
+
+describe.skipIf(!existsSync(fileURLToPath(new URL('../dist/cli.js', import.meta.url))))(
+  'nethuns CLI on a netmap pipe between two processes',
+  () => {
+    it('rx netmap:P}1 counts what tx netmap:P{1 sends (backend chosen from the spec)', async () => {
+      const name = `nhcli${process.pid}x${Math.random().toString(36).slice(2, 6)}`
+      const rxP = run(null, ['rx', `netmap:${name}}1`, '--count', '2000', '--duration', '8', '--quiet'])
+      await rxP.open
+      const tx = await run(null, ['tx', `netmap:${name}{1`, '--count', '2000', '--size', '60', '--quiet']).done
+      expect(tx.code, tx.err).toBe(0)
+      expect(tx.out).toMatch(/^sent 2000 packets/)
+      const rx = await rxP.done
+      expect(rx.code, rx.err).toBe(0)
+      expect(rx.out).toMatch(/^received 2000 packets \(120000 bytes\)/)
+      expect(readdirSync('/dev/shm').filter((f) => f.includes(name))).toEqual([])
+    })
+  },
+)
 
 describe.skipIf(!probe.ok)(`nethuns CLI in a netns (${probe.reason})`, () => {
   let ns: Netns
@@ -112,6 +133,16 @@ describe.skipIf(!probe.ok)(`nethuns CLI in a netns (${probe.reason})`, () => {
     expect(fw.code, fw.err).toBe(0)
     expect(fw.out).toMatch(/forwarded 1000 packets \(0 dropped/)
     expect((await rxP.done).out).toMatch(/^received 1000 packets/)
+  })
+
+  it('rx on a netmap NIC port (netmap:a1) counts what af_packet tx sends', async () => {
+    const rxP = run(ns, ['rx', 'netmap:a1', '--count', '1000', '--duration', '8', '--quiet'])
+    await rxP.open
+    const tx = await run(ns, ['tx', 'a0', '--backend', 'af_packet', '--count', '1000', '--size', '80', '--quiet']).done
+    expect(tx.code, tx.err).toBe(0)
+    const rx = await rxP.done
+    expect(rx.code, rx.err).toBe(0)
+    expect(rx.out).toMatch(/^received 1000 packets \(80000 bytes\).*kernel drops 0/)
   })
 
   it('reports a missing interface', async () => {

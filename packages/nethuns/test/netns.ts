@@ -101,11 +101,16 @@ process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL')
 })
 
-/** Starts test/fixtures/<script> inside the namespace with a JSON config; lines of JSON come back. */
-export function startPeer(ns: Netns, cfg: object, script = 'peer.mjs', timeoutMs = 15_000): Peer {
-  const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, fixture(script), JSON.stringify(cfg)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+/**
+ * Starts test/fixtures/<script> inside the namespace (or, with `ns` null, as a plain child process: shm pipes need
+ * no namespace) with a JSON config; lines of JSON come back.
+ */
+export function startPeer(ns: Netns | null, cfg: object, script = 'peer.mjs', timeoutMs = 15_000): Peer {
+  const argv = [process.execPath, fixture(script), JSON.stringify(cfg)]
+  const child =
+    ns === null
+      ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('ip', ['netns', 'exec', ns.name, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
   live.add(child)
   let buf = ''
   let err = ''

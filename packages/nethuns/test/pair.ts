@@ -1,4 +1,5 @@
-// Runs a receiver and then a sender inside one namespace and returns both final reports.
+// Runs a receiver and then a sender inside one namespace (or, with ns null, as plain child processes) and returns
+// both final reports.
 import { type Netns, type PeerResult, startPeer } from './netns.js'
 
 export interface PairResult {
@@ -8,7 +9,7 @@ export interface PairResult {
   rxEvent(name: string): Promise<PeerResult>
 }
 
-export async function runPair(ns: Netns, rx: object, tx: object): Promise<PairResult> {
+export async function runPair(ns: Netns | null, rx: object, tx: object): Promise<PairResult> {
   const r = startPeer(ns, { role: 'rx', ...rx })
   try {
     await r.ready
