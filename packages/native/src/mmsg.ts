@@ -109,14 +109,16 @@ export class DatagramBatch {
 
 /**
  * recvmmsg(2) (MSG_DONTWAIT) into `batch` → datagrams received, or -errno (-EAGAIN when none is queued; the hot
- * path never throws for it). One syscall drains up to batch.slots datagrams.
+ * path never throws for it). One syscall drains up to `max` (default batch.slots) datagrams: a caller with room
+ * for fewer passes it, so nothing is read that it would have to drop.
  */
-export function recvMmsg(fd: FdLike, batch: DatagramBatch, flags = 0): number {
+export function recvMmsg(fd: FdLike, batch: DatagramBatch, flags = 0, max = batch.slots): number {
+  const slots = Math.min(Math.max(Math.trunc(max), 1), batch.slots)
   const n = binding.recvmmsg(
     fdOf(fd),
     batch.buffer,
     0,
-    batch.buffer.byteLength,
+    slots * batch.slotSize,
     batch.slotSize,
     batch.meta,
     batch.names,

@@ -52,6 +52,22 @@ describe('recvMmsg (recvmmsg batching)', () => {
     }
   })
 
+  it('reads at most `max` datagrams, leaving the rest queued', () => {
+    const { a, b, pb } = udpPair()
+    try {
+      const to = sockaddrIn6({ address: '::1', port: pb })
+      for (let i = 0; i < 5; i++) sendMsg(a, new Uint8Array([i]), { to })
+      const batch = new DatagramBatch({ slots: 8, slotSize: 64, addresses: false })
+      expect(recvMmsg(b, batch, 0, 2)).toBe(2)
+      expect([batch.data(0)[0], batch.data(1)[0]]).toEqual([0, 1])
+      expect(recvMmsg(b, batch, 0, 100)).toBe(3) // capped at the batch's slots, and only what is queued
+      expect(batch.data(0)[0]).toBe(2)
+    } finally {
+      a.close()
+      b.close()
+    }
+  })
+
   it('reports datagrams longer than a slot as truncated, and caps the batch at its slots', () => {
     const { a, b, pb } = udpPair()
     try {
