@@ -152,3 +152,55 @@ export function ringOffset(g: PipeGeometry, k: number): number {
 export function pipeBufIdx(g: PipeGeometry, direction: number, ring: number, slot: number): number {
   return 2 + (ring * 2 + direction) * g.numSlots + slot
 }
+
+// ---- NIC ports without the module (private region, no backend header) ----
+
+export interface NicGeometry {
+  /** NIC ring pairs (ni_tx_rings = ni_rx_rings). */
+  readonly nRings: number
+  /** Host ring pairs with real rings behind them (0 or 1; ni_host_*_rings is at least 1 either way). */
+  readonly hostRings: number
+  readonly numSlots: number
+  readonly bufSize: number
+  readonly ifSize: number
+  readonly ifTotal: number
+  readonly ringSize: number
+  readonly ringTotal: number
+  readonly bufTotal: number
+  /** nr_memsize (the netmap_if is at offset 0). */
+  readonly memsize: number
+}
+
+/**
+ * A NIC port's region as the kernel's allocator hands it out: [ if pool ][ ring pool ][ buf pool ], one netmap_if,
+ * rings in ring_ofs order (NIC TX 0…n-1, host TX, NIC RX 0…n-1, host RX), each real ring owning numSlots buffers.
+ */
+export function nicGeometry(
+  nRings: number,
+  hostRings: number,
+  numSlots: number,
+  bufSize = NETMAP_BUF_SIZE,
+): NicGeometry {
+  const ifSize = roundUp(NETMAP_IF_SIZE + 8 * (2 * nRings + 2), 64)
+  const ifTotal = roundUp(ifSize, PAGE)
+  const ringSize = roundUp(NETMAP_RING_HEADER_SIZE + NETMAP_SLOT_SIZE * numSlots, 128)
+  const ringTotal = roundUp((2 * nRings + 2) * ringSize, PAGE)
+  const bufTotal = roundUp((2 + 2 * (nRings + hostRings) * numSlots) * bufSize, PAGE)
+  return Object.freeze({
+    nRings,
+    hostRings,
+    numSlots,
+    bufSize,
+    ifSize,
+    ifTotal,
+    ringSize,
+    ringTotal,
+    bufTotal,
+    memsize: ifTotal + ringTotal + bufTotal,
+  })
+}
+
+/** Position of a ring in ring_ofs (and in a NIC region's ring pool): tx/rx, NIC ring i or host ring (i = n). */
+export function nicRingSlot(g: { nRings: number }, tx: boolean, i: number): number {
+  return (tx ? 0 : g.nRings + 1) + i
+}

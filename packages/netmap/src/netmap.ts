@@ -197,21 +197,25 @@ export class Netmap implements Disposable {
     return this.#impl.kind !== 'shm' ? this.#impl.port.niRxRings : this.#impl.ep.geometry.nRings
   }
 
-  /** First and last ring bound to this fd (ONE_NIC `-K`: both K). */
+  /**
+   * First and last ring bound to this fd, as txRing(i)/rxRing(i) count them: ONE_NIC `-K` and ONE_SW `^K`: both K;
+   * `^`: the host rings 0 … host rings - 1; `*`: 0 … numTxRings (the host ring pair is ring numTxRings, as
+   * NETMAP_TXRING(nifp, ni_tx_rings) is).
+   */
   get firstRing(): number {
-    return this.#impl.kind === 'shm'
-      ? this.#impl.ep.firstRing
-      : this.spec.mode === NR_REG_ONE_NIC
-        ? this.spec.ringid
-        : 0
+    if (this.#impl.kind === 'shm') return this.#impl.ep.firstRing
+    const m = this.spec.mode
+    return m === NR_REG_ONE_NIC || m === NR_REG_ONE_SW ? this.spec.ringid : 0
   }
 
   get lastRing(): number {
-    return this.#impl.kind === 'shm'
-      ? this.#impl.ep.lastRing
-      : this.spec.mode === NR_REG_ONE_NIC
-        ? this.spec.ringid
-        : this.numTxRings - 1
+    const i = this.#impl
+    if (i.kind === 'shm') return i.ep.lastRing
+    const m = this.spec.mode
+    if (m === NR_REG_ONE_NIC || m === NR_REG_ONE_SW) return this.spec.ringid
+    if (m === NR_REG_SW) return i.port.niHostTxRings - 1
+    if (m === NR_REG_NIC_SW) return i.port.niTxRings + i.port.niHostTxRings - 1
+    return this.numTxRings - 1
   }
 
   /** Bound to host (software) rings: `^`, `^K` or `*`. */
@@ -276,12 +280,25 @@ export class Netmap implements Disposable {
       return tx ? new TxRing(kr.ring, i, driver) : new RxRing(kr.ring, i, driver)
     }
     const p = impl.port
+    // `^` ports count host rings from 0 (NETMAP_TXRING(nifp, ni_tx_rings + i)); `*` and NIC ports use ring_ofs
+    // order directly, so on `*` ring numTxRings is the host ring pair
     const host = this.isHostIf() && this.spec.mode !== NR_REG_NIC_SW
     const k = tx ? (host ? p.niTxRings + i : i) : p.niTxRings + p.niHostTxRings + (host ? p.niRxRings + i : i)
-    const limit = tx ? (host ? p.niHostTxRings : p.niTxRings) : host ? p.niHostRxRings : p.niRxRings
+    const limit = tx
+      ? host
+        ? p.niHostTxRings
+        : p.niTxRings + (this.spec.mode === NR_REG_NIC_SW ? p.niHostTxRings : 0)
+      : host
+        ? p.niHostRxRings
+        : p.niRxRings + (this.spec.mode === NR_REG_NIC_SW ? p.niHostRxRings : 0)
     const view = i < limit ? p.ring(k) : null
-    if (!view) throw new NetmapError('InvalidRingIndex', `${tx ? 'TX' : 'RX'} ring ${i} is not bound to this fd`)
-    return tx ? new TxRing(view, i, p.txDriver) : new RxRing(view, i, p.rxDriver)
+    if (!view)
+      throw new NetmapError(
+        'InvalidRingIndex',
+        `${tx ? 'TX' : 'RX'} ring ${i} is not bound to this fd (rings ${this.firstRing}…${this.lastRing})`,
+      )
+    const driver = impl.kind === 'nic' ? impl.port.driver(k) : tx ? impl.port.txDriver : impl.port.rxDriver
+    return tx ? new TxRing(view, i, driver) : new RxRing(view, i, driver)
   }
 
   #live(): void {

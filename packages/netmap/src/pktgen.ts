@@ -1,6 +1,7 @@
 // pktgen.ts: netmap's pkt-gen, the parts that make sense over this package: -i SPEC -f tx|rx|ping|pong
 // [-n COUNT] [-l SIZE] [-b BURST]. tx writes a u32 sequence number at offset 0; rx checks it and counts mismatches.
 import { NetmapBuilder } from './netmap.js'
+import type { RxRing } from './ring.js'
 
 export interface PktGenOptions {
   spec: string
@@ -67,7 +68,8 @@ export async function pktGen(o: PktGenOptions): Promise<PktGenResult> {
   const nm = new NetmapBuilder(o.spec).build()
   const ring = nm.firstRing
   const tx = nm.txRing(ring)
-  const rx = nm.rxRing(ring)
+  const rx0 = nm.rxRing(ring)
+  const rx = rx0
   const start = performance.now()
   let packets = 0
   let mismatches = 0
@@ -118,6 +120,10 @@ export async function pktGen(o: PktGenOptions): Promise<PktGenResult> {
       }
       while (tx.space < tx.numSlots - 1 && !o.signal?.aborted) await tx.ready(tx.numSlots - 1, o.signal)
     } else if (o.func === 'rx') {
+      // every RX ring the fd bound (a multi-queue NIC port spreads flows over its rings), as pkt-gen walks them
+      const rxs: RxRing[] = [rx0]
+      for (let i = ring + 1; i <= nm.lastRing; i++) rxs.push(nm.rxRing(i))
+      let rx = rx0
       while (more()) {
         rx.sync()
         let n = 0
@@ -127,7 +133,7 @@ export async function pktGen(o: PktGenOptions): Promise<PktGenResult> {
             if (s !== packets >>> 0 || len !== o.size) mismatches++
             packets++
           })
-          if (n === 0) await rx.ready(o.signal)
+          if (n === 0) rx = await nextReady(rx, rxs, o.signal)
           continue
         }
         for (let f = rx.recv(); f !== null; f = n < o.burst ? rx.recv() : null) {
@@ -137,9 +143,9 @@ export async function pktGen(o: PktGenOptions): Promise<PktGenResult> {
           packets++
           n++
         }
-        if (n === 0) await rx.ready(o.signal)
+        if (n === 0) rx = await nextReady(rx, rxs, o.signal)
       }
-      rx.sync()
+      for (const r of rxs) r.sync()
     } else {
       // ping: send one, wait for the echo; pong: echo what arrives
       const rtts: number[] = []
@@ -174,4 +180,28 @@ export async function pktGen(o: PktGenOptions): Promise<PktGenResult> {
   o.log(`${packets} packets in ${seconds.toFixed(3)} s, ${mpps.toFixed(3)} Mpps`)
   if (o.func === 'rx' || o.func === 'ping') o.log(`${mismatches} mismatches`)
   return { packets, seconds, mpps, mismatches }
+}
+
+/** Waits for `rx` (one ring) or for whichever of `rings` first holds packets. */
+async function nextReady(rx: RxRing, rings: readonly RxRing[], signal?: AbortSignal): Promise<RxRing> {
+  if (rings.length === 1) {
+    await rx.ready(signal)
+    return rx
+  }
+  return anyReady(rings, signal)
+}
+
+/** The first of `rings` to hold packets (each ready() syncs; the waits left over are cancelled). */
+async function anyReady(rings: readonly RxRing[], signal?: AbortSignal): Promise<RxRing> {
+  const ac = new AbortController()
+  const onAbort = (): void => ac.abort(signal!.reason)
+  signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await Promise.any(rings.map((r) => r.ready(ac.signal).then(() => r)))
+  } catch (e) {
+    throw signal?.aborted ? signal.reason : e
+  } finally {
+    ac.abort()
+    signal?.removeEventListener('abort', onAbort)
+  }
 }

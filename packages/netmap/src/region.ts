@@ -12,7 +12,9 @@ import {
   NETMAP_API,
   NETMAP_IF,
   NI_PRIV_MEM,
+  type NicGeometry,
   NM_IFNAMSIZ,
+  nicRingSlot,
   type PipeGeometry,
   pipeBufIdx,
   pipeGeometry,
@@ -36,6 +38,55 @@ export function readStr(u8: Uint8Array, off: number, max: number): string {
   return dec.decode(u8.subarray(off, end < 0 || end > off + max ? off + max : end))
 }
 
+/** The fixed part of a netmap_if (netmap_mem2_if_new): ni_tx_rings = ni_rx_rings = n, one (maybe fake) host pair. */
+function writeNetmapIf(u8: Uint8Array, nif: number, name: string, nRings: number): void {
+  const dv = new DataView(u8.buffer)
+  writeStr(u8, nif + NETMAP_IF.niName, name, NM_IFNAMSIZ)
+  dv.setUint32(nif + NETMAP_IF.niVersion, NETMAP_API, true)
+  dv.setUint32(nif + NETMAP_IF.niFlags, NI_PRIV_MEM, true)
+  dv.setUint32(nif + NETMAP_IF.niTxRings, nRings, true)
+  dv.setUint32(nif + NETMAP_IF.niRxRings, nRings, true)
+  dv.setUint32(nif + NETMAP_IF.niBufsHead, 0, true)
+  dv.setUint32(nif + NETMAP_IF.niHostTxRings, 1, true)
+  dv.setUint32(nif + NETMAP_IF.niHostRxRings, 1, true)
+}
+
+/**
+ * Formats a NIC port's private region (nicGeometry): the netmap_if at offset 0 with ring_ofs set for the `bound`
+ * ring_ofs positions only (0 elsewhere, as for rings the fd did not bind), and every ring the kernel's way: TX
+ * head = cur = 0, tail = n-1; RX all 0; each real ring with its own buffers (0 and 1 reserved). Fake host rings (no
+ * host ring pair behind them) are left unformatted and unreachable.
+ */
+export function formatNicRegion(buffer: ArrayBuffer, g: NicGeometry, name: string, bound: ReadonlySet<number>): void {
+  const u8 = new Uint8Array(buffer)
+  const dv = new DataView(buffer)
+  writeNetmapIf(u8, 0, name, g.nRings)
+  let ordinal = 0
+  for (const tx of [true, false]) {
+    for (let i = 0; i <= g.nRings; i++) {
+      const host = i === g.nRings
+      if (host && !g.hostRings) continue
+      const k = nicRingSlot(g, tx, i)
+      const off = g.ifTotal + k * g.ringSize
+      const ring = RingView.format(
+        buffer,
+        off,
+        {
+          numSlots: g.numSlots,
+          bufSize: g.bufSize,
+          bufOfs: g.ifTotal + g.ringTotal - off,
+          ringid: i,
+          dir: tx ? NR_TX : NR_RX,
+        },
+        { atomic: false },
+      )
+      const first = 2 + ordinal++ * g.numSlots
+      for (let s = 0; s < g.numSlots; s++) ring.setBufIdx(s, first + s)
+      if (bound.has(k)) dv.setBigInt64(NETMAP_IF.ringOfs + 8 * k, BigInt(off), true)
+    }
+  }
+}
+
 /** Writes the header, every netmap_if, ring and slot into `buffer` (zeroed, `g.total` bytes); state → READY. */
 export function formatPipeRegion(
   buffer: ArrayBuffer | SharedArrayBuffer,
@@ -52,14 +103,7 @@ export function formatPipeRegion(
   for (let e = 0; e < 2; e++) {
     for (let sel = -1; sel < (g.nRings > 1 ? g.nRings : 0); sel++) {
       const nif = base + ifOffset(g, e, sel)
-      writeStr(u8, nif + NETMAP_IF.niName, `${parent}${e === 0 ? '{' : '}'}${id}`, NM_IFNAMSIZ)
-      dv.setUint32(nif + NETMAP_IF.niVersion, NETMAP_API, true)
-      dv.setUint32(nif + NETMAP_IF.niFlags, NI_PRIV_MEM, true)
-      dv.setUint32(nif + NETMAP_IF.niTxRings, g.nRings, true)
-      dv.setUint32(nif + NETMAP_IF.niRxRings, g.nRings, true)
-      dv.setUint32(nif + NETMAP_IF.niBufsHead, 0, true)
-      dv.setUint32(nif + NETMAP_IF.niHostTxRings, 1, true)
-      dv.setUint32(nif + NETMAP_IF.niHostRxRings, 1, true)
+      writeNetmapIf(u8, nif, `${parent}${e === 0 ? '{' : '}'}${id}`, g.nRings)
       // ring_ofs: [tx0..n-1, host tx (fake, 0), rx0..n-1, host rx (fake, 0)]; 0 for every unbound ring
       for (let i = 0; i < g.nRings; i++) {
         const bound = sel < 0 || sel === i

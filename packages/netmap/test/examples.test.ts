@@ -1,8 +1,9 @@
-import { execFile } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { shmLeftovers, uniq } from './helpers.js'
+import { netnsProbe } from './netns.js'
 
 const run = promisify(execFile)
 const dir = fileURLToPath(new URL('../examples/', import.meta.url))
@@ -40,6 +41,26 @@ describe('examples run with node', () => {
     expect(tx.stdout).toContain('sender done')
     expect(shmLeftovers(name)).toEqual([])
   })
+})
+
+const np = netnsProbe()
+describe.skipIf(!np.ok)(`examples on interfaces in a namespace they make and remove (${np.reason})`, () => {
+  for (const [file, tag, ok] of [
+    ['thread_per_ring.mjs', 'tpr', 'thread_per_ring ok'],
+    ['host_receive.mjs', 'hrx', 'host_receive ok'],
+    ['host_transmit.mjs', 'htx', 'host_transmit ok'],
+  ]) {
+    it(file, async () => {
+      const p = run(process.execPath, [dir + file], { timeout: 60_000 })
+      const pid = p.child.pid
+      const r = await p
+      expect(r.stdout).toContain(ok)
+      if (file === 'thread_per_ring.mjs')
+        expect(r.stdout.match(/^ring \d \(fd of netmap:a1-\d\): 1000 packets, 0 mismatches$/gm)).toHaveLength(4)
+      // the namespace the example made is gone
+      expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(`${tag}${pid}x`)
+    }, 90_000)
+  }
 })
 
 describe('tour step', () => {
