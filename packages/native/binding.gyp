@@ -5,7 +5,7 @@
       "src/native/binding.cc", "src/native/constants.cc", "src/native/fd.cc",
       "src/native/mmap.cc", "src/native/socket.cc", "src/native/watcher.cc",
       "src/native/nss.cc", "src/native/mmsg.cc", "src/native/bpf.cc",
-      "src/native/sendmmsg.cc"
+      "src/native/sendmmsg.cc", "src/native/msgarena.cc"
     ],
     "include_dirs": ["include"],
     "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

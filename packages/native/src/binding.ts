@@ -123,6 +123,16 @@ export interface Binding {
     callback: (n: number) => void,
     time?: BigInt64Array | null,
   ) => NativeDatagramReceiver
+  // msgarena.cc: [recv, send] over one ArrayBuffer validated once; each takes (fd, offset, length, flags)
+  msgarena(
+    ab: ArrayBuffer,
+    fdsOffset: number,
+    maxFds: number,
+    infoOffset: number,
+  ): [
+    (fd: number, offset: number, length: number, flags: number) => number,
+    (fd: number, offset: number, length: number, flags: number) => number,
+  ]
   // sendmmsg.cc
   sendmmsg(
     fd: number,

@@ -25,6 +25,7 @@ export {
   recvMmsg,
 } from './mmsg.js'
 export { type RecvMsgOptions, type RecvMsgResult, recvMsg, type SendMsgOptions, sendMsg } from './msg.js'
+export { MsgArena, type MsgArenaOptions } from './msg-arena.js'
 export { ifIndexToName, ifNameToIndex } from './netif.js'
 export { type GroupEntry, getgrgid, getgrnam, getgrouplist, getpwnam, getpwuid, type PasswdEntry } from './nss.js'
 export { SendBatch, type SendBatchOptions, sendMmsg } from './sendmmsg.js'

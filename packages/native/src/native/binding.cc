@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMmsg(env, exports);
   InitBpf(env, exports);
   InitSendmmsg(env, exports);
+  InitMsgArena(env, exports);
   return exports;
 }
 

@@ -13,6 +13,7 @@ void InitNss(Napi::Env env, Napi::Object exports);     // getpwuid, getpwnam, ge
 void InitMmsg(Napi::Env env, Napi::Object exports);    // recvmmsg
 void InitBpf(Napi::Env env, Napi::Object exports);     // bpf(2): maps, programs, links
 void InitSendmmsg(Napi::Env env, Napi::Object exports); // sendmmsg with per-datagram SCM_RIGHTS
+void InitMsgArena(Napi::Env env, Napi::Object exports); // recvmsg/sendmsg over a buffer validated once
 
 struct AddonData : x::EnvData {
   explicit AddonData(Napi::Env env) : x::EnvData(env) {}
