@@ -10,8 +10,8 @@ import {
   errnoException,
   type FdLike,
   K,
+  MsgArena,
   type OwnedFd,
-  recvMsg,
   sendMsg,
   setsockopt,
   sockaddrUn,
@@ -36,7 +36,10 @@ import { resolveSocketPath } from './socket-path.js'
 export type BlockingConnectOptions = Omit<ConnectOptions, 'signal'>
 export type BlockingRequestOptions = Omit<RequestOptions, 'signal'>
 
-const RECV = { maxFds: 3 } as const
+/** Replies bring at most 3 fds; more is a protocol violation (the arena's recv closes them: -EMSGSIZE). */
+const MAX_REPLY_FDS = 3
+const EAGAIN = -11
+const EMSGSIZE = -90
 
 function timeval(ms: number): Uint8Array {
   // struct timeval { long tv_sec; long tv_usec; } (LP64); {0, 0} = no timeout
@@ -54,9 +57,8 @@ export class BlockingConnection implements Disposable {
   readonly protocol: Protocol
   readonly timeout: number
   readonly #fd: OwnedFd
-  readonly #rbuf = new Uint8Array(MSG_MAX_SIZE + 64)
-  readonly #rview = new DataView(this.#rbuf.buffer)
-  readonly #sbuf = new Uint8Array(MSG_MAX_SIZE)
+  /** The receive area holds a whole datagram and a little more, so an oversized reply shows as truncated. */
+  readonly #io = new MsgArena({ recvSize: MSG_MAX_SIZE + 64, sendSize: MSG_MAX_SIZE, maxFds: MAX_REPLY_FDS })
   #seq = 0
   #armed: number
   #failure: VrtdError | null = null
@@ -155,50 +157,45 @@ export class BlockingConnection implements Disposable {
     this.#arm(timeoutOf(options.timeout, this.timeout))
     this.#seq = this.#seq >= 0xffffffff ? 1 : this.#seq + 1
     const seqno = this.#seq
-    const n = encodeRequestInto(this.#sbuf, 0, opcode, seqno, body)
+    const io = this.#io
+    const n = encodeRequestInto(io.sendBuffer, 0, opcode, seqno, body)
     const fds: readonly FdLike[] | undefined = options.fds
-    const sent =
-      fds && fds.length > 0
-        ? sendMsg(this.#fd, this.#sbuf.subarray(0, n), { fds })
-        : sendMsg(this.#fd, this.#sbuf.subarray(0, n))
+    const sent = fds && fds.length > 0 ? sendMsg(this.#fd, io.sendBuffer.subarray(0, n), { fds }) : io.send(this.#fd, n)
     if (sent < 0)
-      throw this.#broken(opcode, seqno, sent === -11 ? 'TIMEOUT' : 'SOCKET_ERROR', errnoException(sent, 'sendmsg'))
-    for (;;) {
-      let m: ReturnType<typeof recvMsg>
-      try {
-        m = recvMsg(this.#fd, this.#rbuf, RECV)
-      } catch (e) {
-        const tooMany = (e as { code?: string }).code === 'EMSGSIZE'
-        throw this.#broken(
-          opcode,
-          seqno,
-          tooMany ? 'PROTOCOL' : 'SOCKET_ERROR',
-          e,
-          tooMany ? 'reply carried more fds than any reply may' : undefined,
-        )
-      }
-      if (m === null)
+      throw this.#broken(opcode, seqno, sent === EAGAIN ? 'TIMEOUT' : 'SOCKET_ERROR', errnoException(sent, 'sendmsg'))
+    const got = io.recv(this.#fd)
+    if (got < 0) {
+      if (got === EAGAIN)
         throw this.#broken(opcode, seqno, 'TIMEOUT', undefined, `no reply to ${opcodeName(opcode)} in time`)
-      if (m.bytes === 0 && m.fds.length === 0) throw this.#broken(opcode, seqno, 'PEER_CLOSED')
-      const dv = this.#rview
-      if (m.bytes < HEADER_SIZE) {
-        closeAll(m.fds)
-        throw this.#broken(opcode, seqno, 'PROTOCOL', undefined, `reply of ${m.bytes} bytes is shorter than its header`)
-      }
-      const got = dv.getUint32(4, true)
-      if (got !== seqno) {
-        closeAll(m.fds)
-        const e = mismatch(got)
-        this.#fail(e)
-        throw e.forRequest(opcode, seqno)
-      }
-      const bad = violation(dv, m.bytes, m.truncated, m.fds.length, opcode, spec, this.protocol)
-      if (bad !== null) {
-        closeAll(m.fds)
-        throw this.#broken(opcode, seqno, 'PROTOCOL', undefined, bad)
-      }
-      return settle(dv, this.#rbuf, opcode, spec, decode, m.fds)
+      const tooMany = got === EMSGSIZE
+      throw this.#broken(
+        opcode,
+        seqno,
+        tooMany ? 'PROTOCOL' : 'SOCKET_ERROR',
+        errnoException(got, 'recvmsg'),
+        tooMany ? 'reply carried more fds than any reply may' : undefined,
+      )
     }
+    const rfds = io.takeFds()
+    if (got === 0 && rfds.length === 0) throw this.#broken(opcode, seqno, 'PEER_CLOSED')
+    const dv = io.recvView
+    if (got < HEADER_SIZE) {
+      closeAll(rfds)
+      throw this.#broken(opcode, seqno, 'PROTOCOL', undefined, `reply of ${got} bytes is shorter than its header`)
+    }
+    const replySeq = dv.getUint32(4, true)
+    if (replySeq !== seqno) {
+      closeAll(rfds)
+      const e = mismatch(replySeq)
+      this.#fail(e)
+      throw e.forRequest(opcode, seqno)
+    }
+    const bad = violation(dv, got, io.truncated, rfds.length, opcode, spec, this.protocol)
+    if (bad !== null) {
+      closeAll(rfds)
+      throw this.#broken(opcode, seqno, 'PROTOCOL', undefined, bad)
+    }
+    return settle(dv, io.recvBuffer, opcode, spec, decode, rfds)
   }
 
   /** SO_RCVTIMEO for the next reply (only when it changes). */

@@ -14,8 +14,8 @@ import {
   type FdLike,
   FdWatcher,
   K,
+  MsgArena,
   OwnedFd,
-  recvMsg,
   SendBatch,
   sendMmsg,
   sendMsg,
@@ -81,7 +81,9 @@ interface Queued {
 }
 
 const EAGAIN = -11
-const RECV = { maxFds: 3 } as const
+/** Replies bring at most 3 fds; more is a protocol violation (the arena's recv closes them: -EMSGSIZE). */
+const MAX_REPLY_FDS = 3
+const EMSGSIZE = -90
 
 /** A reply whose seqno matches no request (the hardening branch's RESPONSE_MISMATCH). */
 export function mismatch(seqno: number): VrtdError {
@@ -106,9 +108,8 @@ export class Connection implements Disposable {
   readonly #fd: OwnedFd
   readonly #watcher: FdWatcher
   readonly #pending = new Map<number, Pending>()
-  readonly #rbuf = new Uint8Array(MSG_MAX_SIZE + 64)
-  readonly #rview = new DataView(this.#rbuf.buffer)
-  readonly #sbuf = new Uint8Array(MSG_MAX_SIZE)
+  /** Receive area (a datagram and a little more, so an oversized reply shows as truncated) and request area. */
+  readonly #io = new MsgArena({ recvSize: MSG_MAX_SIZE + 64, sendSize: MSG_MAX_SIZE, maxFds: MAX_REPLY_FDS })
   readonly #outbox: Queued[] = []
   readonly #batch = new SendBatch({ capacity: 64, bytes: 64 * 1024 })
   #tickOpen = false
@@ -264,7 +265,7 @@ export class Connection implements Disposable {
     const signal = options.signal
     if (signal?.aborted) return Promise.reject(this.#aborted(opcode, 0))
     const seqno = this.#nextSeqno()
-    const n = encodeRequestInto(this.#sbuf, 0, opcode, seqno, body)
+    const n = encodeRequestInto(this.#io.sendBuffer, 0, opcode, seqno, body)
     return new Promise((resolve, reject) => {
       const p: Pending = {
         opcode,
@@ -288,7 +289,7 @@ export class Connection implements Disposable {
         this.#watcher.ref()
       }
       if (p.deadline < this.#timerAt) this.#arm(p.deadline)
-      this.#transmit(this.#sbuf.subarray(0, n), options.fds)
+      this.#transmit(this.#io.sendBuffer.subarray(0, n), options.fds)
     })
   }
 
@@ -329,7 +330,12 @@ export class Connection implements Disposable {
         this.#tickOpen = true
         queueMicrotask(this.#endTick)
       }
-      const r = withFds ? sendMsg(this.#fd, data, { fds }) : sendMsg(this.#fd, data)
+      const io = this.#io
+      const r = withFds
+        ? sendMsg(this.#fd, data, { fds })
+        : data.buffer === io.sendBuffer.buffer
+          ? io.sendAt(this.#fd, data.byteOffset - io.sendBuffer.byteOffset, data.byteLength)
+          : sendMsg(this.#fd, data)
       if (r >= 0) return
       if (r !== EAGAIN) {
         this.#teardown(this.#connError('SOCKET_ERROR', 'send failed', errnoException(r, 'sendmsg')))
@@ -404,30 +410,29 @@ export class Connection implements Disposable {
     // that empties the pending set ends the drain without another recvmsg.
     for (let budget = 64; budget > 0 && !this.#closed; budget--) {
       if (budget < 64 && this.#pending.size === 0) return
-      let m: ReturnType<typeof recvMsg>
-      try {
-        m = recvMsg(this.#fd, this.#rbuf, RECV)
-      } catch (e) {
-        const code = (e as { code?: string }).code
-        // EMSGSIZE: MSG_CTRUNC, more than 3 fds (already closed by @x/native)
+      const n = this.#io.recv(this.#fd)
+      if (n === EAGAIN) return
+      if (n < 0) {
+        const e = errnoException(n, 'recvmsg')
+        // EMSGSIZE: MSG_CTRUNC, more than 3 fds (already closed by the arena)
         this.#teardown(
-          code === 'EMSGSIZE'
+          n === EMSGSIZE
             ? this.#connError('PROTOCOL', 'reply carried more fds than any reply may', e)
             : this.#connError('SOCKET_ERROR', 'receive failed', e),
         )
         return
       }
-      if (m === null) return
-      if (m.bytes === 0 && m.fds.length === 0) {
+      const fds = this.#io.takeFds()
+      if (n === 0 && fds.length === 0) {
         this.#teardown(this.#connError('PEER_CLOSED', 'the daemon closed the connection'))
         return
       }
-      this.#onReply(m.bytes, m.truncated, m.fds)
+      this.#onReply(n, this.#io.truncated, fds)
     }
   }
 
   #onReply(len: number, truncated: boolean, fds: OwnedFd[]): void {
-    const dv = this.#rview
+    const dv = this.#io.recvView
     if (len < HEADER_SIZE) {
       closeAll(fds)
       this.#teardown(this.#connError('PROTOCOL', `reply of ${len} bytes is shorter than its header`))
@@ -453,7 +458,7 @@ export class Connection implements Disposable {
     }
     let value: unknown
     try {
-      value = settle(dv, this.#rbuf, p.opcode, p.spec, p.decode, fds)
+      value = settle(dv, this.#io.recvBuffer, p.opcode, p.spec, p.decode, fds)
     } catch (e) {
       p.reject(e as Error)
       return

@@ -9,15 +9,7 @@ import { EventEmitter } from 'node:events'
 import { chmodSync } from 'node:fs'
 import type { OwnedFd } from '@x/native'
 import { Ret } from '../errors.js'
-import {
-  BODY_MAX,
-  DEFAULT_PROTOCOL,
-  HEADER_SIZE,
-  isProtocol,
-  MSG_MAX_SIZE,
-  opcodeName,
-  type Protocol,
-} from '../protocol.js'
+import { BODY_MAX, DEFAULT_PROTOCOL, HEADER_SIZE, isProtocol, opcodeName, type Protocol } from '../protocol.js'
 import { resolveSocketPath } from '../socket-path.js'
 import { type EffectiveRole, effectiveRole } from './auth.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
@@ -26,7 +18,7 @@ import { handleRequest, type RequestContext } from './handlers.js'
 import { type IdentityResolver, nssResolver } from './identity.js'
 import { Logger, type LoggerOptions } from './log.js'
 import { activationSocket } from './systemd.js'
-import { Listener, type Peer } from './transport.js'
+import { Listener, type Peer, replyBuffer, replyView } from './transport.js'
 
 export interface DaemonOptions {
   /** Config file (default $VRTD_CONFIG, else /etc/vrt/vrtd.conf). */
@@ -91,8 +83,8 @@ export class Daemon extends EventEmitter<DaemonEvents> implements Disposable {
   readonly #clients = new Map<number, Client>()
   readonly #resolver: IdentityResolver
   readonly #ownsLog: boolean
-  readonly #out = new Uint8Array(MSG_MAX_SIZE)
-  readonly #outView = new DataView(this.#out.buffer)
+  readonly #out = replyBuffer
+  readonly #outView = replyView
   #config: Config
   #nextConn = 0
   #idleTimer: NodeJS.Timeout | null = null

@@ -11,10 +11,10 @@ import {
   FdWatcher,
   K,
   listen,
+  MsgArena,
   OwnedFd,
   type PeerCred,
   peerCred,
-  recvMsg,
   SendBatch,
   sendMmsg,
   sendMsg,
@@ -24,10 +24,16 @@ import {
 import { MSG_MAX_SIZE } from '../protocol.js'
 
 const EAGAIN = -11
-const RECV = { maxFds: 3 } as const
-/** One receive buffer for every peer: a datagram is handled before the next is read. */
-const rbuf = new Uint8Array(MSG_MAX_SIZE)
-const rview = new DataView(rbuf.buffer)
+const EMSGSIZE = -90
+/**
+ * One receive area for every peer (a datagram is handled before the next is read; a request brings at most 3 fds),
+ * and the reply area the daemon writes its replies into (`replyBuffer`): both in one arena the addon checked once,
+ * so a recvmsg or an fd-less reply passes only scalars across the boundary.
+ */
+const io = new MsgArena({ recvSize: MSG_MAX_SIZE, sendSize: MSG_MAX_SIZE, maxFds: 3 })
+/** Where the daemon builds a reply; `Peer.send` of a view of it sends straight from the arena. */
+export const replyBuffer: Uint8Array = io.sendBuffer
+export const replyView: DataView = io.sendView
 /** Replies produced while one peer's burst is read, sent together by one sendmmsg when the burst is done. */
 const replies = new SendBatch({ capacity: 64, bytes: 64 * MSG_MAX_SIZE, maxFds: 64 })
 
@@ -92,7 +98,12 @@ export class Peer {
       if (this.#outbox.length === 0 && replies.add(data, fds)) return
     }
     if (this.#outbox.length === 0) {
-      const r = fds ? sendMsg(this.#fd, data, { fds }) : sendMsg(this.#fd, data)
+      const r =
+        fds && fds.length > 0
+          ? sendMsg(this.#fd, data, { fds })
+          : data.buffer === replyBuffer.buffer
+            ? io.sendAt(this.#fd, data.byteOffset - replyBuffer.byteOffset, data.byteLength)
+            : sendMsg(this.#fd, data)
       if (r >= 0) return
       if (r !== EAGAIN) {
         this.close(`send failed: ${errnoException(r, 'sendmsg').code}`)
@@ -147,22 +158,21 @@ export class Peer {
   #drain(budget: number): number {
     let n = 0
     while (n < budget && !this.#closed && this.#outbox.length === 0) {
-      let m: ReturnType<typeof recvMsg>
-      try {
-        m = recvMsg(this.#fd, rbuf, RECV)
-      } catch (e) {
+      const len = io.recv(this.#fd)
+      if (len === EAGAIN) break
+      if (len < 0) {
         // EMSGSIZE: more than 3 fds or a truncated control message (the fds were closed): malformed
-        const why = (e as { code?: string }).code === 'EMSGSIZE' ? 'malformed ancillary data' : 'receive failed'
-        this.close(`${why}: ${(e as Error).message}`)
+        const why = len === EMSGSIZE ? 'malformed ancillary data' : 'receive failed'
+        this.close(`${why}: ${errnoException(len, 'recvmsg').message}`)
         return n
       }
-      if (m === null) break
-      if (m.bytes === 0 && m.fds.length === 0) {
+      const fds = io.takeFds()
+      if (len === 0 && fds.length === 0) {
         this.close('peer closed')
         return n
       }
       n++
-      this.#handlers?.message(rbuf, rview, m.bytes, m.truncated, m.fds)
+      this.#handlers?.message(io.recvBuffer, io.recvView, len, io.truncated, fds)
     }
     return n
   }
