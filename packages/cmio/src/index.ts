@@ -1,6 +1,17 @@
 // @x/cmio — the Cartesi Machine I/O device for Node: the guest API (Cmio), its kernel, emulated and in-process
 // backends, the emulator's host side (CmioHost and handlers), and the TAP (0x42) and socket (0x43) bridges.
 
+export {
+  decodeMuxResponses,
+  encodeMuxResponseInto,
+  encodeMuxResponses,
+  forEachMuxResponse,
+  MUX_BATCH_ERROR,
+  MUX_RESPONSE_HEADER,
+  type MuxResponse,
+  MuxStatus,
+  muxResponseSize,
+} from '@x/framing' // the response codec lives in @x/framing; re-exported for cmio users
 export { SocketBridge, type SocketBridgeOptions, type SocketBridgeStats } from './bridge/mux.js'
 export { type FramePort, MemoryPort, TapPort, type TapPortOptions } from './bridge/port.js'
 export { TapBridge, type TapBridgeOptions, type TapBridgeStats } from './bridge/tap.js'
@@ -42,17 +53,6 @@ export {
 } from './host/types.js'
 export type { InProcessOptions } from './inprocess.js'
 export { kernelConstants } from './kernel.js'
-export {
-  decodeMuxResponses,
-  encodeMuxResponseInto,
-  encodeMuxResponses,
-  forEachMuxResponse,
-  MUX_BATCH_ERROR,
-  MUX_RESPONSE_HEADER,
-  type MuxResponse,
-  MuxStatus,
-  muxResponseSize,
-} from './mux-response.js'
 export * as protocol from './protocol.js'
 export { type CmioBuffer, type CmioSetup, decodeSetup, defaultSetup, encodeSetup, SETUP_SIZE } from './setup.js'
 export {

@@ -1,4 +1,4 @@
-// The socket multiplexer (0x43): the response codec, the guest bridge against scripted command batches, and both
+// The socket multiplexer (0x43): the guest bridge against scripted command batches, and both
 // ends together over the in-process device with real Unix and TCP echo servers on loopback / a temp dir.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
@@ -9,11 +9,8 @@ import {
   type CmioRequest,
   type CmioSession,
   decodeMuxResponses,
-  encodeMuxResponses,
-  forEachMuxResponse,
   MUX_BATCH_ERROR,
   type MuxResponse,
-  MuxStatus,
   SocketBridge,
   SocketMuxHost,
 } from '@x/cmio'
@@ -54,24 +51,6 @@ afterEach(() => {
 })
 
 const enc = new TextEncoder()
-
-describe('mux response codec', () => {
-  it('round-trips responses with explicit statuses and rejects a truncated tail', () => {
-    const rs: MuxResponse[] = [
-      { type: MuxType.UNIX_CONNECT, socketId: 1, status: MuxStatus.OK, data: new Uint8Array(0) },
-      { type: MuxType.TCP_CONNECT, socketId: 0xfffffffe, status: 111, data: new Uint8Array(0) },
-      { type: MuxType.UNIX_RECEIVE, socketId: 1, status: MuxStatus.OK, data: enc.encode('hello') },
-      { type: MuxType.TCP_RECEIVE, socketId: 2, status: MuxStatus.END, data: new Uint8Array(0) },
-      { type: MUX_BATCH_ERROR, socketId: 0, status: 74, data: enc.encode('bad') },
-    ]
-    const b = encodeMuxResponses(rs)
-    expect(b.byteLength).toBe(5 * 10 + 5 + 3)
-    expect(Array.from(b.subarray(0, 10))).toEqual([1, 0, 0, 0, 1, 0, 0, 0, 0, 0])
-    expect(decodeMuxResponses(b)).toEqual(rs)
-    expect(() => decodeMuxResponses(b.subarray(0, b.byteLength - 1))).toThrow(/ends inside/)
-    expect(() => forEachMuxResponse(Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0, 0, 0), () => {})).toThrow(/unknown/)
-  })
-})
 
 /** A guest bridge over the in-process device whose host replies with the scripted batches, one per yield. */
 function scripted(batches: Uint8Array[], length?: number) {

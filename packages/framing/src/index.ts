@@ -6,6 +6,7 @@
 
 export * from './capture.js'
 export * from './cmio-mux.js'
+export * from './cmio-mux-response.js'
 export * from './cmio-tap.js'
 export * from './errors.js'
 export * from './length-prefixed.js'

@@ -2,6 +2,7 @@ import {
   CMIO_BUFFER_SIZE,
   decodeMuxBatch,
   decodeMuxMessage,
+  decodeMuxResponses,
   decodeTapBatch,
   decodeTunPi,
   encodeMuxBatch,
@@ -9,18 +10,23 @@ import {
   encodeMuxBatchInto,
   encodeMuxMessage,
   encodeMuxMessageInto,
+  encodeMuxResponses,
   encodeTapBatch,
   encodeTapBatches,
   encodeTapBatchInto,
   encodeTunPiInto,
   FramingError,
+  forEachMuxResponse,
   forEachTapFrame,
+  MUX_BATCH_ERROR,
   MUX_DOMAIN,
   MUX_MAX_PATH,
   type MuxData,
   MuxDecoder,
   type MuxMessage,
   type MuxMessageInit,
+  type MuxResponse,
+  MuxStatus,
   MuxType,
   muxAddress,
   muxMessageSize,
@@ -313,5 +319,23 @@ describe('CMIO socket mux message (reference §5.3, the code’s format)', () =>
       }),
       { numRuns: 300 },
     )
+  })
+})
+
+describe('CMIO socket mux responses (one per command, explicit status)', () => {
+  it('round-trips responses with explicit statuses and rejects a truncated tail', () => {
+    const rs: MuxResponse[] = [
+      { type: MuxType.UNIX_CONNECT, socketId: 1, status: MuxStatus.OK, data: new Uint8Array(0) },
+      { type: MuxType.TCP_CONNECT, socketId: 0xfffffffe, status: 111, data: new Uint8Array(0) },
+      { type: MuxType.UNIX_RECEIVE, socketId: 1, status: MuxStatus.OK, data: new TextEncoder().encode('hello') },
+      { type: MuxType.TCP_RECEIVE, socketId: 2, status: MuxStatus.END, data: new Uint8Array(0) },
+      { type: MUX_BATCH_ERROR, socketId: 0, status: 74, data: new TextEncoder().encode('bad') },
+    ]
+    const b = encodeMuxResponses(rs)
+    expect(b.byteLength).toBe(5 * 10 + 5 + 3)
+    expect(Array.from(b.subarray(0, 10))).toEqual([1, 0, 0, 0, 1, 0, 0, 0, 0, 0])
+    expect(decodeMuxResponses(b)).toEqual(rs)
+    expect(() => decodeMuxResponses(b.subarray(0, b.byteLength - 1))).toThrow(/ends inside/)
+    expect(() => forEachMuxResponse(Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0, 0, 0), () => {})).toThrow(/unknown/)
   })
 })

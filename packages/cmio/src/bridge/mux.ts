@@ -2,15 +2,24 @@
 // 0x43 yield carries the responses that are ready, and its reply carries the host's next command batch, which runs
 // against guest-local Unix and TCP sockets (node:net, non-blocking and event-driven while the async yield is out).
 // Fixed upstream bugs: commands are parsed by their real size (@x/framing), each gets an explicit status
-// (mux-response.ts), a failed connect or write is a status rather than the end of the program, paths are bounded by
+// (@x/framing's cmio-mux-response.ts), a failed connect or write is a status rather than the end of the program, paths are bounded by
 // sun_path, responses are bounded by the tx length (the rest waits for the next yield), every reply is processed,
 // and a malformed batch gets a BATCH_ERROR response while the bridge keeps running.
 import { createConnection, type Socket } from 'node:net'
-import { forEachMuxMessage, MUX_MAX_PATH, type MuxMessage, MuxType, muxAddress } from '@x/framing'
+import {
+  forEachMuxMessage,
+  MUX_BATCH_ERROR,
+  MUX_MAX_PATH,
+  MUX_RESPONSE_HEADER,
+  type MuxMessage,
+  MuxStatus,
+  MuxType,
+  muxAddress,
+  writeMuxResponseHeader,
+} from '@x/framing'
 import type { Cmio } from '../cmio.js'
 import { Domain } from '../constants.js'
 import { Errno, errnoOf } from '../errors.js'
-import { MUX_BATCH_ERROR, MUX_RESPONSE_HEADER, MuxStatus, writeMuxResponseHeader } from '../mux-response.js'
 
 export interface SocketBridgeOptions {
   /** Most bytes one RECEIVE response carries (default 256 KiB). */

@@ -1,14 +1,23 @@
 // The host end of the socket multiplexer (GIO domain 0x43): each guest-side connection is a Node Duplex on the host
 // (connectUnix / connectTcp). The handler answers every 0x43 yield with the next command batch — queued CONNECTs,
 // SENDs and CLOSEs, and a RECEIVE for every stream whose reader wants data — written straight into rx and bounded by
-// its length; it reads the guest's responses (mux-response.ts) out of tx. When a yield brings nothing new and nothing
+// its length; it reads the guest's responses (@x/framing's cmio-mux-response.ts) out of tx. When a yield brings nothing new and nothing
 // is queued, the reply is held up to `holdMs` (or until a stream queues something): while a manual yield is held the
 // guest does not run, so this is a long poll, not a busy loop.
 import { Duplex } from 'node:stream'
-import { encodeMuxMessageInto, MUX_MAX_PATH, type MuxMessageInit, MuxType, muxMessageSize } from '@x/framing'
+import {
+  encodeMuxMessageInto,
+  forEachMuxResponse,
+  MUX_BATCH_ERROR,
+  MUX_MAX_PATH,
+  type MuxMessageInit,
+  type MuxResponse,
+  MuxStatus,
+  MuxType,
+  muxMessageSize,
+} from '@x/framing'
 import { errnoException } from '@x/native'
 import { Domain } from '../constants.js'
-import { forEachMuxResponse, MUX_BATCH_ERROR, type MuxResponse, MuxStatus } from '../mux-response.js'
 import type { CmioRequest, CmioResponse, CmioSession, YieldHandler } from './types.js'
 
 export interface SocketMuxOptions {

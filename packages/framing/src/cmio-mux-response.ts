@@ -1,5 +1,5 @@
-// The socket multiplexer's responses (guest → host, in the tx of a 0x43 yield). @x/framing carries the commands in
-// tapcmio's own format; upstream's responses reuse the command shapes with no status for CONNECT and an ambiguous
+// The CMIO socket multiplexer's responses (guest → host, in the tx of a 0x43 yield). The commands are in
+// cmio-mux.ts, in tapcmio's own format; upstream's responses reuse the command shapes with no status for CONNECT and an ambiguous
 // [1] for errors (tapcmio bug #9). Here every command gets exactly one response with an explicit status:
 //
 //   type:u8 | socket_id:u32be | status:u8 | data_len:u32be | data          (10-byte header, big-endian)
@@ -10,7 +10,7 @@
 //           anything else a Linux errno (ECONNREFUSED 111, ENOENT 2, EBADF 9 unknown socket id, EEXIST 17 id in use,
 //           ENAMETOOLONG 36 path over sun_path, EPROTOTYPE 91 a TCP command on a Unix socket or the reverse, …).
 //   data    RECEIVE: the bytes read (maybe none); otherwise empty.
-import { FramingError } from '@x/framing'
+import { FramingError } from './errors.js'
 
 export const MUX_BATCH_ERROR = 0x00
 export const MUX_RESPONSE_HEADER = 10
