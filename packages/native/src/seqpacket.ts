@@ -6,10 +6,14 @@ import { lstatSync, unlinkSync } from 'node:fs'
 import { K } from './binding.js'
 import { errnoException, XNativeError } from './errors.js'
 import type { FdLike, OwnedFd } from './fd.js'
-import { recvMsg, sendMsg } from './msg.js'
+import { sendMsg } from './msg.js'
+import { MsgArena } from './msg-arena.js'
 import { sockaddrUn } from './sockaddr.js'
 import { accept, bind, connect, listen, type PeerCred, peerCred, socket, socketError, socketpair } from './socket.js'
 import { FdWatcher } from './watcher.js'
+
+const EAGAIN = -11
+const EMSGSIZE = -90
 
 export type UnixAddress = string | { abstract: string }
 
@@ -45,8 +49,8 @@ interface SocketEvents {
 export class SeqpacketSocket extends EventEmitter<SocketEvents> implements Disposable, AsyncIterable<SeqpacketMessage> {
   readonly #fd: OwnedFd
   readonly #watcher: FdWatcher
-  readonly #buf: Uint8Array
-  readonly #maxFds: number
+  /** The receive area (maxMessageSize) and up to maxFds fds per message; the addon checked it once. */
+  readonly #io: MsgArena
   readonly #hwm: number
   #queue: SeqpacketMessage[] = []
   #waiters: { resolve: (m: SeqpacketMessage | null) => void; reject: (e: Error) => void }[] = []
@@ -59,8 +63,7 @@ export class SeqpacketSocket extends EventEmitter<SocketEvents> implements Dispo
     super()
     this.#fd = fd
     fd.setNonBlocking(true)
-    this.#buf = new Uint8Array(options.maxMessageSize ?? 65536)
-    this.#maxFds = options.maxFds ?? 8
+    this.#io = new MsgArena({ recvSize: options.maxMessageSize ?? 65536, sendSize: 1, maxFds: options.maxFds ?? 8 })
     this.#hwm = options.highWaterMark ?? 256
     this.#watcher = new FdWatcher(fd)
     this.#watcher.on('readable', () => this.#drain())
@@ -200,26 +203,27 @@ export class SeqpacketSocket extends EventEmitter<SocketEvents> implements Dispo
   }
 
   #drain(): void {
+    const io = this.#io
     for (let budget = 64; budget > 0 && !this.#closed && !this.#ended; budget--) {
-      let r: ReturnType<typeof recvMsg>
-      try {
-        r = recvMsg(this.#fd, this.#buf, { maxFds: this.#maxFds })
-      } catch (e) {
-        const err = e as { code?: string }
-        if (err.code === 'EMSGSIZE') {
-          // this message's fds were refused and closed; the socket goes on
-          this.#deliverError(e as Error)
-          continue
-        }
-        this.#fail(e as Error)
+      const n = io.recv(this.#fd)
+      if (n === EAGAIN) break
+      if (n === EMSGSIZE) {
+        // this message's fds were refused and closed; the socket goes on
+        this.#deliverError(
+          errnoException(n, 'recvmsg', '(control data truncated, MSG_CTRUNC: received fds were closed)'),
+        )
+        continue
+      }
+      if (n < 0) {
+        this.#fail(errnoException(n, 'recvmsg'))
         return
       }
-      if (r === null) break
-      if (r.bytes === 0 && r.fds.length === 0) {
+      const fds = io.takeFds()
+      if (n === 0 && fds.length === 0) {
         this.#end()
         return
       }
-      this.#deliver({ data: this.#buf.slice(0, r.bytes), fds: r.fds, truncated: r.truncated })
+      this.#deliver({ data: io.recvBuffer.slice(0, n), fds, truncated: io.truncated })
     }
     this.#updateInterest()
   }
