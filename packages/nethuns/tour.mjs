@@ -1,11 +1,40 @@
-// Tour step for @x/nethuns: capture UDP datagrams on loopback with the af_packet backend (TPACKET_V3 ring, a
-// user-space filter), write them to a pcap file with @x/framing, read the file back. Needs root (AF_PACKET).
+// Tour step for @x/nethuns: the same Socket API over a netmap pipe (@x/netmap's shared-memory backend, no root);
+// then capture UDP datagrams on loopback with the af_packet backend (TPACKET_V3 ring, a user-space filter), write
+// them to a pcap file with @x/framing, read the file back (root: AF_PACKET).
 import { createSocket } from 'node:dgram'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openPcapFileSync, readCaptureFileSync } from '@x/framing'
-import { AfPacketSocket } from '@x/nethuns'
+import { AfPacketSocket, NetmapSocket } from '@x/nethuns'
+
+{
+  const pipe = `tour${process.pid}`
+  const tx = NetmapSocket.create(`netmap:${pipe}{1`)
+  const rx = NetmapSocket.create(`netmap:${pipe}}1`)
+  const M = 1000
+  const frame = new Uint8Array(60)
+  let got = 0
+  let inOrder = true
+  for (let i = 0; i < M; ) {
+    for (; i < M; i++) {
+      new DataView(frame.buffer).setUint32(0, i, true)
+      if (!tx.send(frame)) break
+    }
+    tx.flush()
+    for (let r = rx.recv(); r !== null; r = rx.recv()) {
+      const p = r[0]
+      if (new DataView(p.bytes.buffer, p.bytes.byteOffset, 4).getUint32(0, true) !== got++) inOrder = false
+      p.release()
+    }
+  }
+  tx.close()
+  rx.close()
+  console.log(
+    `  netmap backend: ${got} frames of 60 B over the pipe netmap:${pipe}{1 → }1, ${inOrder ? 'in order' : 'OUT OF ORDER'}`,
+  )
+  if (got !== M || !inOrder) process.exit(1)
+}
 
 if (process.getuid?.() !== 0) {
   console.log('  skipped: capturing on lo needs root (CAP_NET_RAW)')
