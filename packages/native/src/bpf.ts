@@ -44,6 +44,25 @@ export function bpfMapDelete(map: FdLike, key: Uint8Array): boolean {
   return binding.bpf_map_delete_elem(fdOf(map), key)
 }
 
+/** One eBPF instruction as the kernel's struct bpf_insn names it: [code, dst_reg, src_reg, off, imm]. */
+export type BpfInsn = readonly [code: number, dst: number, src: number, off: number, imm: number]
+
+/**
+ * struct bpf_insn[] for bpfProgLoad: 8 bytes per instruction (code u8, dst_reg | src_reg << 4, off i16 LE, imm i32
+ * LE). A 64-bit immediate load (lddw, code 0x18) takes two entries, the second [0, 0, 0, 0, high 32 bits].
+ */
+export function bpfInsns(insns: readonly BpfInsn[]): Uint8Array {
+  const b = new Uint8Array(insns.length * 8)
+  const dv = new DataView(b.buffer)
+  insns.forEach(([code, dst, src, off, imm], k) => {
+    dv.setUint8(k * 8, code)
+    dv.setUint8(k * 8 + 1, (dst & 0xf) | ((src & 0xf) << 4))
+    dv.setInt16(k * 8 + 2, off, true)
+    dv.setInt32(k * 8 + 4, imm | 0, true)
+  })
+  return b
+}
+
 export interface BpfProgOptions {
   /** BPF_PROG_TYPE_* (e.g. K('BPF_PROG_TYPE_XDP')). */
   type: number

@@ -1,8 +1,10 @@
 // @x/native — the primitives Node lacks for Linux I/O.
 export { binding, constants, K } from './binding.js'
 export {
+  type BpfInsn,
   type BpfMapOptions,
   type BpfProgOptions,
+  bpfInsns,
   bpfLinkCreate,
   bpfMapCreate,
   bpfMapDelete,
@@ -26,7 +28,7 @@ export {
 } from './mmsg.js'
 export { type RecvMsgOptions, type RecvMsgResult, recvMsg, type SendMsgOptions, sendMsg } from './msg.js'
 export { MsgArena, type MsgArenaOptions } from './msg-arena.js'
-export { ifIndexToName, ifNameToIndex } from './netif.js'
+export { ifIndexToName, ifNameToIndex, ifQueues } from './netif.js'
 export { type GroupEntry, getgrgid, getgrnam, getgrouplist, getpwnam, getpwuid, type PasswdEntry } from './nss.js'
 export { SendBatch, type SendBatchOptions, sendMmsg } from './sendmmsg.js'
 export {

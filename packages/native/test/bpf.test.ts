@@ -1,18 +1,43 @@
 // bpf(2) wrappers: an array map round trip, an XSKMAP, a trivial XDP program loaded (not attached), and a rejected
 // program's verifier log. Needs root (CAP_BPF); nothing is attached to any interface.
 import { describe, expect, it } from 'vitest'
-import { bpfMapCreate, bpfMapDelete, bpfMapLookup, bpfMapUpdate, bpfProgLoad, K, u32Key } from '../src/index.js'
+import {
+  bpfInsns,
+  bpfMapCreate,
+  bpfMapDelete,
+  bpfMapLookup,
+  bpfMapUpdate,
+  bpfProgLoad,
+  ifQueues,
+  K,
+  u32Key,
+} from '../src/index.js'
 import { isRoot } from './helpers.js'
 
-const insn = (code: number, regs: number, off: number, imm: number): number[] => {
-  const b = new Uint8Array(8)
-  const dv = new DataView(b.buffer)
-  dv.setUint8(0, code)
-  dv.setUint8(1, regs)
-  dv.setInt16(2, off, true)
-  dv.setInt32(4, imm, true)
-  return [...b]
-}
+describe('bpfInsns (struct bpf_insn encoding)', () => {
+  it('packs code, dst | src << 4, off (i16 LE) and imm (i32 LE); lddw takes two entries', () => {
+    const b = bpfInsns([
+      [0x61, 2, 1, 16, 0],
+      [0x18, 1, 1, 0, 0x01020304],
+      [0, 0, 0, 0, 0],
+      [0x55, 5, 0, -3, -1],
+    ])
+    expect(b.length).toBe(32)
+    expect([...b.subarray(0, 8)]).toEqual([0x61, 0x12, 16, 0, 0, 0, 0, 0])
+    expect([...b.subarray(8, 16)]).toEqual([0x18, 0x11, 0, 0, 4, 3, 2, 1])
+    expect([...b.subarray(24, 32)]).toEqual([0x55, 0x05, 0xfd, 0xff, 0xff, 0xff, 0xff, 0xff])
+    expect(bpfInsns([[0xb4, 0, 0, 0, 0xffffffff]]).subarray(4)).toEqual(Uint8Array.of(255, 255, 255, 255))
+  })
+})
+
+describe('ifQueues (sysfs)', () => {
+  it("counts lo's queues, and says 1/1 for an interface sysfs does not show", () => {
+    const lo = ifQueues('lo')
+    expect(lo.rx).toBeGreaterThanOrEqual(1)
+    expect(lo.tx).toBeGreaterThanOrEqual(1)
+    expect(ifQueues('no-such-if0')).toEqual({ rx: 1, tx: 1 })
+  })
+})
 
 describe.skipIf(!isRoot)('bpf(2) (needs root)', () => {
   it('creates an array map, updates, looks up and deletes', () => {
@@ -37,7 +62,10 @@ describe.skipIf(!isRoot)('bpf(2) (needs root)', () => {
   })
 
   it('loads an XDP program (r0 = XDP_PASS; exit) and reports a rejected one with the verifier log', () => {
-    const pass = Uint8Array.from([...insn(0xb7, 0, 0, K('XDP_PASS')), ...insn(0x95, 0, 0, 0)])
+    const pass = bpfInsns([
+      [0xb7, 0, 0, 0, K('XDP_PASS')],
+      [0x95, 0, 0, 0, 0],
+    ])
     const p = bpfProgLoad({
       type: K('BPF_PROG_TYPE_XDP'),
       insns: pass,
@@ -46,7 +74,7 @@ describe.skipIf(!isRoot)('bpf(2) (needs root)', () => {
     })
     expect(p.fd).toBeGreaterThan(2)
     p.close()
-    const bad = Uint8Array.from(insn(0x95, 0, 0, 0)) // exit with r0 uninitialised
+    const bad = bpfInsns([[0x95, 0, 0, 0, 0]]) // exit with r0 uninitialised
     let err: { code?: string; syscall?: string; log?: string } = {}
     try {
       bpfProgLoad({ type: K('BPF_PROG_TYPE_XDP'), insns: bad })

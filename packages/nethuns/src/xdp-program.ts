@@ -1,13 +1,14 @@
 // The XSKMAP redirect program (6 instructions, raw bytes, loaded with bpf(2) through @x/native) and its attachment:
 // one per interface per process, shared by every queue's socket, reference-counted, attached with a bpf_link so it
 // detaches when the last socket closes, and when the process exits (the kernel closes the link fd).
-import { readdirSync } from 'node:fs'
 import {
+  bpfInsns,
   bpfLinkCreate,
   bpfMapCreate,
   bpfMapDelete,
   bpfMapUpdate,
   bpfProgLoad,
+  ifQueues,
   K,
   type OwnedFd,
   u32Key,
@@ -21,58 +22,14 @@ export type XdpMode = 'skb' | 'drv'
  * queues without a socket pass to the stack instead of being aborted (C nethuns and nethuns-rs use flags 0).
  */
 export function redirectProgram(mapFd: number): Uint8Array {
-  const insns = Uint8Array.from([
-    0x61,
-    0x12,
-    0x10,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00, // ldxw r2, [r1 + 16]   ; xdp_md.rx_queue_index
-    0x18,
-    0x11,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00, // lddw r1, map_fd      ; src 1 = BPF_PSEUDO_MAP_FD
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00, //                      ; second half of lddw
-    0xb7,
-    0x03,
-    0x00,
-    0x00,
-    0x02,
-    0x00,
-    0x00,
-    0x00, // mov64 r3, XDP_PASS
-    0x85,
-    0x00,
-    0x00,
-    0x00,
-    0x33,
-    0x00,
-    0x00,
-    0x00, // call bpf_redirect_map (51)
-    0x95,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00, // exit
+  return bpfInsns([
+    [0x61, 2, 1, 16, 0], // ldxw r2, [r1 + 16]   ; xdp_md.rx_queue_index
+    [0x18, 1, K('BPF_PSEUDO_MAP_FD'), 0, mapFd], // lddw r1, map_fd
+    [0x00, 0, 0, 0, 0], //                        ; second half of lddw
+    [0xb7, 3, 0, 0, K('XDP_PASS')], // mov64 r3, XDP_PASS
+    [0x85, 0, 0, 0, 51], // call bpf_redirect_map
+    [0x95, 0, 0, 0, 0], // exit
   ])
-  new DataView(insns.buffer).setInt32(12, mapFd, true)
-  return insns
 }
 
 interface Attachment {
@@ -87,14 +44,6 @@ interface Attachment {
 
 // Per process (per thread: module state is per isolate, so a Worker attaching the same interface gets EBUSY).
 const attachments = new Map<number, Attachment>()
-
-function rxQueues(ifname: string): number {
-  try {
-    return readdirSync(`/sys/class/net/${ifname}/queues`).filter((q) => q.startsWith('rx-')).length
-  } catch {
-    return 1
-  }
-}
 
 /** Interfaces with this process's program attached, and the queues registered (for tests and debugging). */
 export function xdpAttachments(): Array<{ ifindex: number; mode: XdpMode; queues: number[] }> {
@@ -151,7 +100,7 @@ export function registerXsk(
 }
 
 function attach(ifname: string, ifindex: number, queue: number, mode: XdpMode, portspec: string): Attachment {
-  const maxEntries = Math.max(rxQueues(ifname), queue + 1)
+  const maxEntries = Math.max(ifQueues(ifname).rx, queue + 1)
   let map: OwnedFd | undefined
   let prog: OwnedFd | undefined
   try {

@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
-import { bpfLinkCreate, bpfProgLoad, ifNameToIndex } from '@x/native'
+import { bpfInsns, bpfLinkCreate, bpfProgLoad, ifNameToIndex } from '@x/native'
 import { NetmapBuilder } from '@x/netmap'
 
 const QUEUES = 4
@@ -158,15 +158,7 @@ function steer(ifname) {
     [0xb7, 0, 0, 0, 0], // out: r0 = TCX_PASS
     [0x95, 0, 0, 0, 0], // exit
   ]
-  const b = new Uint8Array(insns.length * 8)
-  const v = new DataView(b.buffer)
-  insns.forEach(([code, dst, src, off, imm], i) => {
-    v.setUint8(i * 8, code)
-    v.setUint8(i * 8 + 1, dst | (src << 4))
-    v.setInt16(i * 8 + 2, off, true)
-    v.setInt32(i * 8 + 4, imm, true)
-  })
-  const prog = bpfProgLoad({ type: 3 /* BPF_PROG_TYPE_SCHED_CLS */, insns: b, name: 'tpr_steer' })
+  const prog = bpfProgLoad({ type: 3 /* BPF_PROG_TYPE_SCHED_CLS */, insns: bpfInsns(insns), name: 'tpr_steer' })
   try {
     return bpfLinkCreate(prog, ifNameToIndex(ifname), 47 /* BPF_TCX_EGRESS */)
   } finally {

@@ -10,12 +10,13 @@
 // Host rings: on a TAP device the tap fd is the stack side of the interface. Host TX ring → write(2) on the tap fd
 // (the kernel receives the frame on tapX, as if from the wire); host RX ring ← read(2) from the tap fd (what the
 // stack transmits out of tapX). One syscall per packet: a tap fd has no batch call. Other interfaces: Unsupported.
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import {
   bind,
   DatagramBatch,
   FdWatcher,
   ifNameToIndex,
+  ifQueues,
   K as NK,
   type OwnedFd,
   openTun,
@@ -53,16 +54,10 @@ const EIO = 5
 const EINVAL = 22
 const ENOMEM = 12
 
-/** Queues of an interface: max(rx-*, tx-*) under /sys/class/net/IF/queues (1 if sysfs does not show it). */
+/** Queues of an interface: max(rx, tx) as sysfs counts them (1 if sysfs does not show it). */
 export function queueCount(ifname: string): number {
-  try {
-    const q = readdirSync(`/sys/class/net/${ifname}/queues`)
-    const rx = q.filter((n) => n.startsWith('rx-')).length
-    const tx = q.filter((n) => n.startsWith('tx-')).length
-    return Math.max(1, rx, tx)
-  } catch {
-    return 1
-  }
+  const q = ifQueues(ifname)
+  return Math.max(q.rx, q.tx)
 }
 
 /** tun_flags of a TUN/TAP interface (IFF_TAP 0x2, IFF_MULTI_QUEUE 0x100, …), or null for any other interface. */

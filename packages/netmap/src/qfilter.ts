@@ -6,22 +6,10 @@
 // unchanged, which is also the index of the RX queue it delivers to (veth_xmit: rq[skb_get_queue_mapping(skb)]),
 // measured on Linux 6.18. Values past the queue count wrap (mod n), so every frame reaches exactly one ring.
 import { existsSync } from 'node:fs'
-import { bpfProgLoad, K, type OwnedFd } from '@x/native'
+import { type BpfInsn, bpfInsns, bpfProgLoad, K, type OwnedFd } from '@x/native'
 
 /** struct __sk_buff: queue_mapping. */
 const SKB_QUEUE_MAPPING = 12
-
-function asm(insns: readonly (readonly [number, number, number, number, number])[]): Uint8Array {
-  const b = new Uint8Array(insns.length * 8)
-  const dv = new DataView(b.buffer)
-  insns.forEach(([code, dst, src, off, imm], k) => {
-    dv.setUint8(k * 8, code)
-    dv.setUint8(k * 8 + 1, dst | (src << 4))
-    dv.setInt16(k * 8 + 2, off, true)
-    dv.setInt32(k * 8 + 4, imm, true)
-  })
-  return b
-}
 
 /**
  * Whether skb->queue_mapping of a received frame is the RX queue + 1 (drivers calling skb_record_rx_queue: a bus
@@ -34,7 +22,7 @@ export function queueBase(ifname: string): 0 | 1 {
 
 /** The eBPF instructions: accept (0xffffffff bytes) iff ((queue_mapping - base) mod n) == ring, else drop (0). */
 export function queueFilterInsns(ring: number, n: number, base: 0 | 1): Uint8Array {
-  const prog: [number, number, number, number, number][] = [
+  const prog: BpfInsn[] = [
     [0x61, 0, 1, SKB_QUEUE_MAPPING, 0], // r0 = *(u32 *)(r1 + queue_mapping)
   ]
   if (base === 1) {
@@ -49,7 +37,7 @@ export function queueFilterInsns(ring: number, n: number, base: 0 | 1): Uint8Arr
     [0xb7, 0, 0, 0, 0], // drop: r0 = 0
     [0x95, 0, 0, 0, 0], // exit
   )
-  return asm(prog)
+  return bpfInsns(prog)
 }
 
 /** Loads the filter for ring `ring` of `n` → its program fd (attach with SO_ATTACH_BPF, then close). */
