@@ -462,8 +462,7 @@ export interface NetmapFlags extends CommonFlags {
   extraBuf?: number
   /** C nethuns `mode`. Default 'rx_tx'. */
   mode?: Mode
-  /** Slots per ring of a pipe this open creates, or of a NIC port's rings (@x/netmap `numSlots`). Default 1024 for
-   * pipes, 1025 for NIC ports. */
+  /** Slots per ring of a pipe this open creates, or of a NIC port's rings (@x/netmap `numSlots`). Default 1024. */
   numSlots?: number
   /** Ring pairs of a pipe this open creates (@x/netmap `numTxRings`). Default 1. */
   numRings?: number

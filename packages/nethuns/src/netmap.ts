@@ -7,9 +7,10 @@
 // buffers (send copies there, reserveTx hands out the slot buffer) and publishes the batch with one txsync.
 import { createRequire } from 'node:module'
 import { setImmediate as yieldTurn } from 'node:timers/promises'
-import { getsockopt } from '@x/native'
+import { getsockopt, K } from '@x/native'
 import type * as NetmapModule from '@x/netmap'
 import type { Netmap, PortSpec, RxRing, TxRing } from '@x/netmap'
+import { NS_MOREFRAG } from '@x/ring'
 import { N, type NativeSocket, type PollCallback } from './binding.js'
 import { type ChannelOptions, type WithChannel, withChannel } from './channel.js'
 import { Context } from './context.js'
@@ -38,11 +39,11 @@ const C_SENT = N('C_SENT')
 const C_TX_BYTES = N('C_TX_BYTES')
 const C_KERNEL_DROPS = N('C_KERNEL_DROPS')
 const C_KERNEL_SEEN = N('C_KERNEL_SEEN')
-const SOL_PACKET = 263
-const PACKET_STATISTICS = 6
+const SOL_PACKET = K('SOL_PACKET')
+const PACKET_STATISTICS = K('PACKET_STATISTICS')
 const READABLE = N('UV_READABLE')
 const WRITABLE = N('UV_WRITABLE')
-const NS_MOREFRAG = 1 << 2 // netmap.h: NS_MOREFRAG 0x0004
+/** nr_mode NR_REG_ALL_NIC (netmap.h). */
 const NR_REG_ALL_NIC = 1
 /** Frames up to this many bytes are copied word by word (no view allocated); longer ones with one set(). */
 const WORD_COPY_MAX = 512
@@ -189,8 +190,6 @@ class NetmapEngine implements NativeSocket {
   readonly tx: TxRing | null
   readonly #cb: PollCallback
   readonly #portspec: string
-  /** Sync RX rings only when empty (NIC ports: see #drain). */
-  readonly #emptySync: boolean
   #pool: Uint8Array | null = null
   #pool32: Uint32Array | null = null
   #bufSize = 0
@@ -216,7 +215,6 @@ class NetmapEngine implements NativeSocket {
     this.tx = tx
     this.#cb = callback
     this.#portspec = portspec
-    this.#emptySync = port.backend === 'nic'
     if (tx !== null) {
       const v = tx.view
       this.#txSlots = new Uint32Array(v.buffer, v.byteOffset + 256, v.numSlots * 4)
@@ -282,10 +280,8 @@ class NetmapEngine implements NativeSocket {
     const v = R.ring.view
     const counters = this.#counters!
     let bytes = 0
-    // rxsync: returns the slots consumed last time, publishes what arrived. On NIC ports only once everything it
-    // published was consumed: @x/netmap's AF_PACKET-fed rxsync reads 64 datagrams at a time whatever the room and
-    // drops the excess; with a ring of 64k + 1 slots synced only when empty, every read fits (see the README).
-    if (!this.#emptySync || v.head === v.tail) R.ring.sync()
+    // rxsync: returns the slots consumed last time, publishes what arrived
+    R.ring.sync()
     let h = v.head
     let t = v.tail
     for (;;) {
@@ -449,7 +445,7 @@ class NetmapEngine implements NativeSocket {
     if (events & READABLE) {
       for (const R of this.rxSides) {
         const v = R.ring.view
-        if (!this.#emptySync || v.head === v.tail) R.ring.sync()
+        R.ring.sync()
         if (v.head !== v.tail) {
           f |= READABLE
           break
@@ -645,9 +641,7 @@ export class NetmapSocket extends Socket<NetmapMeta> {
     const spec = netmapSpec(api, portspec, queue)
     let port: Netmap
     try {
-      // NIC ports: 1025 slots by default, a multiple of the AF_PACKET-fed rxsync's 64-datagram reads plus the one
-      // slot a ring keeps empty (see #drain).
-      const slots = f.numSlots ?? (api.parseSpec(spec).pipe ? 1024 : 1025)
+      const slots = f.numSlots ?? 1024
       const b = new api.NetmapBuilder(spec).numSlots(slots).numTxRings(f.numRings).numRxRings(f.numRings)
       if (f.sharedMemory !== null) b.sharedMemory(f.sharedMemory)
       if (f.shmDir !== null) b.shmDir(f.shmDir)

@@ -297,6 +297,50 @@ describe('netmap backend on a shm pipe in one thread', () => {
     }
   })
 
+  it('a NS_MOREFRAG chain from @x/netmap arrives as one packet (cut at the Context buffer, and says so)', async () => {
+    const api = loadNetmap()
+    const name = pipeName()
+    const nm = api.NetmapBuilder.new(`netmap:${name}{1`).build()
+    try {
+      const whole = track(NetmapSocket.create(`netmap:${name}}1`, null, { bufferSize: 4096, bufferCount: 256 }))
+      const big = Uint8Array.from({ length: 3000 }, (_, i) => (i * 7) & 255)
+      const tx = nm.txRing(0)
+      expect(tx.send(big)).toBe(true) // two slots: 2048 + 952, the first with NS_MOREFRAG
+      expect(tx.send(Uint8Array.of(1, 2, 3))).toBe(true)
+      tx.sync()
+      const got: [number, number, boolean, Uint8Array][] = []
+      for await (const [p, meta] of whole) {
+        got.push([meta.len, meta.caplen, meta.truncated, p.bytes.slice()])
+        p.release()
+        if (got.length === 2) break
+      }
+      expect(got.map(([l, c, t]) => [l, c, t])).toEqual([
+        [3000, 3000, false],
+        [3, 3, false],
+      ])
+      expect(got[0]![3]).toEqual(big)
+      whole.close()
+    } finally {
+      nm.close()
+    }
+    const name2 = pipeName()
+    const nm2 = api.NetmapBuilder.new(`netmap:${name2}{1`).build()
+    try {
+      const cut = track(NetmapSocket.create(`netmap:${name2}}1`, null, { bufferSize: 2048, bufferCount: 256 }))
+      nm2.txRing(0).send(new Uint8Array(3000).fill(9))
+      nm2.txRing(0).sync()
+      for await (const [p, meta] of cut) {
+        expect(meta).toMatchObject({ len: 3000, caplen: 2048, truncated: true })
+        expect(p.bytes.every((x) => x === 9)).toBe(true)
+        p.release()
+        break
+      }
+      cut.close()
+    } finally {
+      nm2.close()
+    }
+  })
+
   it('applies a user-space filter: 0 drops, < 0 delivers the header only', async () => {
     const tri = (bytes: Uint8Array): number => {
       const s = checkFrame(bytes)
@@ -407,128 +451,134 @@ describe('netmap backend on a shm pipe in one thread', () => {
   })
 })
 
-describe.skipIf(!dist)('netmap backend on a pipe between worker threads (SharedArrayBuffer)', () => {
-  const worker = (data: object): { w: Worker; report: Promise<Record<string, unknown>> } => {
-    const w = new Worker(new URL('./fixtures/netmap-thread.mjs', import.meta.url), { workerData: data })
-    const report = new Promise<Record<string, unknown>>((resolve, reject) => {
-      w.once('message', resolve)
-      w.once('error', reject)
-      w.once('exit', (code) => reject(new Error(`worker exited (${code}) without a report`)))
-    })
-    return { w, report }
-  }
-
-  it('worker TX (send) → this thread RX: every frame in order', async () => {
-    const name = pipeName()
-    const sab = createSharedPipe({ parent: name, id: '1', slots: 256 })
-    const b = track(NetmapSocket.create(`netmap:${name}}1`, null, { sharedMemory: sab }))
-    const { w, report } = worker({ spec: `netmap:${name}{1`, sab, role: 'tx', count: 5000 })
-    try {
-      const got: number[] = []
-      let corrupt = 0
-      for await (const [p] of b) {
-        const s = checkFrame(p.bytes)
-        if (s === null || s < 0) corrupt++
-        else got.push(s)
-        p.release()
-        if (got.length + corrupt >= 5000) break
-      }
-      expect(corrupt).toBe(0)
-      expect(got.every((s, i) => s === i)).toBe(true)
-      expect(got.length).toBe(5000)
-      expect(await report).toMatchObject({ sent: 5000 })
-    } finally {
-      await w.terminate()
+describe.skipIf(!dist)(
+  'netmap backend on a pipe between worker threads (SharedArrayBuffer; the workers load the built dist: skipped without it)',
+  () => {
+    const worker = (data: object): { w: Worker; report: Promise<Record<string, unknown>> } => {
+      const w = new Worker(new URL('./fixtures/netmap-thread.mjs', import.meta.url), { workerData: data })
+      const report = new Promise<Record<string, unknown>>((resolve, reject) => {
+        w.once('message', resolve)
+        w.once('error', reject)
+        w.once('exit', (code) => reject(new Error(`worker exited (${code}) without a report`)))
+      })
+      return { w, report }
     }
-  })
 
-  it('this thread TX (reserveTx) → worker RX (recvBatch), 1500-byte frames', async () => {
-    const name = pipeName()
-    const sab = createSharedPipe({ parent: name, id: '2', slots: 128 })
-    const a = track(NetmapSocket.create(`netmap:${name}{2`, null, { sharedMemory: sab }))
-    const { w, report } = worker({ spec: `netmap:${name}}2`, sab, role: 'rx', count: 2000 })
-    try {
-      let k = 0
-      while (k < 2000) {
-        const v = a.reserveTx()
-        if (v === null) {
-          a.flush()
-          await a.writable(AbortSignal.timeout(10_000))
-          continue
+    it('worker TX (send) → this thread RX: every frame in order', async () => {
+      const name = pipeName()
+      const sab = createSharedPipe({ parent: name, id: '1', slots: 256 })
+      const b = track(NetmapSocket.create(`netmap:${name}}1`, null, { sharedMemory: sab }))
+      const { w, report } = worker({ spec: `netmap:${name}{1`, sab, role: 'tx', count: 5000 })
+      try {
+        const got: number[] = []
+        let corrupt = 0
+        for await (const [p] of b) {
+          const s = checkFrame(p.bytes)
+          if (s === null || s < 0) corrupt++
+          else got.push(s)
+          p.release()
+          if (got.length + corrupt >= 5000) break
         }
-        makeFrame(k++, 1500, v.subarray(0, 1500))
-        a.commitTx(1500)
-        if (k % 32 === 0) a.flush()
+        expect(corrupt).toBe(0)
+        expect(got.every((s, i) => s === i)).toBe(true)
+        expect(got.length).toBe(5000)
+        expect(await report).toMatchObject({ sent: 5000 })
+      } finally {
+        await w.terminate()
       }
-      a.flush()
-      expect(await report).toMatchObject({ unique: 2000, corrupt: 0, outOfOrder: 0 })
-    } finally {
-      await w.terminate()
-    }
-  })
-})
+    })
 
-describe.skipIf(!dist)('netmap backend on a shm pipe between two processes (the peers of the other suites)', () => {
-  const base = { backend: 'netmap', timeoutMs: 8000 }
+    it('this thread TX (reserveTx) → worker RX (recvBatch), 1500-byte frames', async () => {
+      const name = pipeName()
+      const sab = createSharedPipe({ parent: name, id: '2', slots: 128 })
+      const a = track(NetmapSocket.create(`netmap:${name}{2`, null, { sharedMemory: sab }))
+      const { w, report } = worker({ spec: `netmap:${name}}2`, sab, role: 'rx', count: 2000 })
+      try {
+        let k = 0
+        while (k < 2000) {
+          const v = a.reserveTx()
+          if (v === null) {
+            a.flush()
+            await a.writable(AbortSignal.timeout(10_000))
+            continue
+          }
+          makeFrame(k++, 1500, v.subarray(0, 1500))
+          a.commitTx(1500)
+          if (k % 32 === 0) a.flush()
+        }
+        a.flush()
+        expect(await report).toMatchObject({ unique: 2000, corrupt: 0, outOfOrder: 0 })
+      } finally {
+        await w.terminate()
+      }
+    })
+  },
+)
 
-  it('delivers every frame byte for byte (async iterator ← send/flush)', async () => {
-    const name = pipeName()
-    const { rx, tx } = await runPair(
-      null,
-      { ...base, iface: `netmap:${name}}1`, count: 3000 },
-      { ...base, iface: `netmap:${name}{1`, count: 3000, size: 64 },
-    )
-    expect(tx.sent).toBe(3000)
-    expect((tx.stats as Stats).sent).toBe(3000)
-    expect(rx).toMatchObject({ ours: 3000, unique: 3000, corrupt: 0, dup: 0, foreign: 0, min: 0, max: 2999 })
-    expect((rx.stats as Stats).kernelDrops).toBe(0)
-  })
+describe.skipIf(!dist)(
+  'netmap backend on a shm pipe between two processes (the peers of the other suites; they load the built dist: skipped without it)',
+  () => {
+    const base = { backend: 'netmap', timeoutMs: 8000 }
 
-  it('caller-owned batches, 1500-byte frames, zero-copy TX', async () => {
-    const name = pipeName()
-    const { rx, tx } = await runPair(
-      null,
-      { ...base, iface: `netmap:${name}}1`, count: 1000, how: 'batch', batch: 32 },
-      { ...base, iface: `netmap:${name}{1`, count: 1000, size: 1500, how: 'zerocopy' },
-    )
-    expect(tx.sent).toBe(1000)
-    expect(rx).toMatchObject({ ours: 1000, unique: 1000, corrupt: 0, dup: 0 })
-  })
+    it('delivers every frame byte for byte (async iterator ← send/flush)', async () => {
+      const name = pipeName()
+      const { rx, tx } = await runPair(
+        null,
+        { ...base, iface: `netmap:${name}}1`, count: 3000 },
+        { ...base, iface: `netmap:${name}{1`, count: 3000, size: 64 },
+      )
+      expect(tx.sent).toBe(3000)
+      expect((tx.stats as Stats).sent).toBe(3000)
+      expect(rx).toMatchObject({ ours: 3000, unique: 3000, corrupt: 0, dup: 0, foreign: 0, min: 0, max: 2999 })
+      expect((rx.stats as Stats).kernelDrops).toBe(0)
+    })
 
-  it("drains on 'readable' events; tokens consumed in a Worker", async () => {
-    const n1 = pipeName()
-    const ev = await runPair(
-      null,
-      { ...base, iface: `netmap:${n1}}1`, count: 300, how: 'events' },
-      { ...base, iface: `netmap:${n1}{1`, count: 300, size: 100 },
-    )
-    expect(ev.rx).toMatchObject({ ours: 300, unique: 300, corrupt: 0 })
-    const n2 = pipeName()
-    const wk = await runPair(
-      null,
-      { ...base, iface: `netmap:${n2}}1`, count: 500, how: 'worker' },
-      { ...base, iface: `netmap:${n2}{1`, count: 500 },
-    )
-    expect(wk.rx.ours).toBe(500)
-    expect(await wk.rxEvent('worker')).toMatchObject({ checked: 500, bad: 0, poolBack: true })
-  })
+    it('caller-owned batches, 1500-byte frames, zero-copy TX', async () => {
+      const name = pipeName()
+      const { rx, tx } = await runPair(
+        null,
+        { ...base, iface: `netmap:${name}}1`, count: 1000, how: 'batch', batch: 32 },
+        { ...base, iface: `netmap:${name}{1`, count: 1000, size: 1500, how: 'zerocopy' },
+      )
+      expect(tx.sent).toBe(1000)
+      expect(rx).toMatchObject({ ours: 1000, unique: 1000, corrupt: 0, dup: 0 })
+    })
 
-  it('a killed peer: the survivor learns it (PeerGone), and its region goes with the last closer', async () => {
-    const name = pipeName()
-    const b = track(NetmapSocket.create(`netmap:${name}}1`))
-    const t = startPeer(null, { ...base, role: 'tx', iface: `netmap:${name}{1`, count: 10, delayMs: 60_000 })
-    try {
-      await t.ready
-      expect(b.peerState()).toBe('open')
-      const waiting = b.readable()
-      t.kill()
-      await expect(waiting).rejects.toMatchObject({ code: 'ERR_NETHUNS_NETMAP' })
-      expect(b.peerState()).toBe('dead')
-    } finally {
-      t.kill()
-    }
-  })
-})
+    it("drains on 'readable' events; tokens consumed in a Worker", async () => {
+      const n1 = pipeName()
+      const ev = await runPair(
+        null,
+        { ...base, iface: `netmap:${n1}}1`, count: 300, how: 'events' },
+        { ...base, iface: `netmap:${n1}{1`, count: 300, size: 100 },
+      )
+      expect(ev.rx).toMatchObject({ ours: 300, unique: 300, corrupt: 0 })
+      const n2 = pipeName()
+      const wk = await runPair(
+        null,
+        { ...base, iface: `netmap:${n2}}1`, count: 500, how: 'worker' },
+        { ...base, iface: `netmap:${n2}{1`, count: 500 },
+      )
+      expect(wk.rx.ours).toBe(500)
+      expect(await wk.rxEvent('worker')).toMatchObject({ checked: 500, bad: 0, poolBack: true })
+    })
+
+    it('a killed peer: the survivor learns it (PeerGone), and its region goes with the last closer', async () => {
+      const name = pipeName()
+      const b = track(NetmapSocket.create(`netmap:${name}}1`))
+      const t = startPeer(null, { ...base, role: 'tx', iface: `netmap:${name}{1`, count: 10, delayMs: 60_000 })
+      try {
+        await t.ready
+        expect(b.peerState()).toBe('open')
+        const waiting = b.readable()
+        t.kill()
+        await expect(waiting).rejects.toMatchObject({ code: 'ERR_NETHUNS_NETMAP' })
+        expect(b.peerState()).toBe('dead')
+      } finally {
+        t.kill()
+      }
+    })
+  },
+)
 
 const probe = probeNetns()
 
