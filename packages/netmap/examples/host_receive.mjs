@@ -6,41 +6,31 @@
 // Run as root: `node examples/host_receive.mjs`. It makes a network namespace holding a persistent TAP `tap0`
 // (10.78.0.1/24, up, a permanent neighbour 10.78.0.2), runs itself inside it, sends a UDP datagram to 10.78.0.2
 // through the stack, prints the frame the host RX ring got, and removes the namespace.
-import { spawnSync } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { fileURLToPath } from 'node:url'
 import { NetmapBuilder } from '@x/netmap'
+import { assertInNetns, runInNetns } from './_netns.mjs'
 
 const self = fileURLToPath(import.meta.url)
 
 if (process.argv[2] !== '--in-netns') {
-  if (process.getuid?.() !== 0) {
-    console.error('host_receive: run as root (it creates a network namespace with a TAP device)')
-    process.exit(1)
-  }
-  const ns = `hrx${process.pid}x${Math.random().toString(36).slice(2, 7)}`
-  const ip = (...a) => {
-    const r = spawnSync('ip', a, { encoding: 'utf8' })
-    if (r.status !== 0) throw new Error(`ip ${a.join(' ')}: ${r.stderr}`)
-  }
-  ip('netns', 'add', ns)
-  let code = 1
-  try {
-    spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1'])
-    spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1'])
-    ip('-n', ns, 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap')
-    ip('-n', ns, 'addr', 'add', '10.78.0.1/24', 'dev', 'tap0')
-    ip('-n', ns, 'link', 'set', 'tap0', 'up')
-    ip('-n', ns, 'neigh', 'add', '10.78.0.2', 'lladdr', '02:00:00:00:00:02', 'dev', 'tap0', 'nud', 'permanent')
-    code =
-      spawnSync('ip', ['netns', 'exec', ns, process.execPath, self, '--in-netns'], { stdio: 'inherit' }).status ?? 1
-  } finally {
-    spawnSync('ip', ['netns', 'del', ns])
-  }
+  const code = await runInNetns({
+    name: 'host_receive',
+    tag: 'hrx',
+    self,
+    setup: (ip) => {
+      ip('tuntap', 'add', 'dev', 'tap0', 'mode', 'tap')
+      ip('addr', 'add', '10.78.0.1/24', 'dev', 'tap0')
+      ip('link', 'set', 'tap0', 'up')
+      ip('neigh', 'add', '10.78.0.2', 'lladdr', '02:00:00:00:00:02', 'dev', 'tap0', 'nud', 'permanent')
+    },
+  })
   process.exit(code)
 }
 
-// inside the namespace
+// inside the namespace (checked, not taken on trust)
+assertInNetns('host_receive', 'hrx')
+
 const nm = new NetmapBuilder('netmap:tap0^').build()
 const sock = createSocket('udp4')
 const text = 'hello from the stack'

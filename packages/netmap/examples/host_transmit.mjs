@@ -6,39 +6,30 @@
 // (10.78.0.1/24, up), runs itself inside it, binds a UDP socket on 10.78.0.1, injects an Ethernet/IPv4/UDP frame
 // from 10.78.0.2 (checksums computed here) through the host TX ring, waits for the socket to get it, and removes
 // the namespace.
-import { spawnSync } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { NetmapBuilder } from '@x/netmap'
+import { assertInNetns, runInNetns } from './_netns.mjs'
 
 const self = fileURLToPath(import.meta.url)
 
 if (process.argv[2] !== '--in-netns') {
-  if (process.getuid?.() !== 0) {
-    console.error('host_transmit: run as root (it creates a network namespace with a TAP device)')
-    process.exit(1)
-  }
-  const ns = `htx${process.pid}x${Math.random().toString(36).slice(2, 7)}`
-  const ip = (...a) => {
-    const r = spawnSync('ip', a, { encoding: 'utf8' })
-    if (r.status !== 0) throw new Error(`ip ${a.join(' ')}: ${r.stderr}`)
-  }
-  ip('netns', 'add', ns)
-  let code = 1
-  try {
-    spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1'])
-    spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1'])
-    ip('-n', ns, 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap')
-    ip('-n', ns, 'addr', 'add', '10.78.0.1/24', 'dev', 'tap0')
-    ip('-n', ns, 'link', 'set', 'tap0', 'up')
-    code =
-      spawnSync('ip', ['netns', 'exec', ns, process.execPath, self, '--in-netns'], { stdio: 'inherit' }).status ?? 1
-  } finally {
-    spawnSync('ip', ['netns', 'del', ns])
-  }
+  const code = await runInNetns({
+    name: 'host_transmit',
+    tag: 'htx',
+    self,
+    setup: (ip) => {
+      ip('tuntap', 'add', 'dev', 'tap0', 'mode', 'tap')
+      ip('addr', 'add', '10.78.0.1/24', 'dev', 'tap0')
+      ip('link', 'set', 'tap0', 'up')
+    },
+  })
   process.exit(code)
 }
+
+// inside the namespace (checked, not taken on trust)
+assertInNetns('host_transmit', 'htx')
 
 /** One's-complement sum of big-endian 16-bit words, folded. */
 function sum16(b, acc = 0) {

@@ -7,11 +7,11 @@
 // runs itself inside it, and removes the namespace at the end. To put frames on known queues it attaches a tcx
 // egress program to a0 (inside that namespace only) that sets skb->queue_mapping from byte 14 of the frame: the
 // kernel then transmits frame q on TX queue q, and the veth peer delivers it to RX queue q.
-import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import { bpfInsns, bpfLinkCreate, bpfProgLoad, ifNameToIndex } from '@x/native'
 import { NetmapBuilder } from '@x/netmap'
+import { assertInNetns, runInNetns } from './_netns.mjs'
 
 const QUEUES = 4
 const N = 1000
@@ -19,34 +19,22 @@ const PRIME = 0xffffffff
 const self = fileURLToPath(import.meta.url)
 
 if (isMainThread && process.argv[2] !== '--in-netns') {
-  if (process.getuid?.() !== 0) {
-    console.error('thread_per_ring: run as root (it creates a network namespace with a veth pair)')
-    process.exit(1)
-  }
-  const ns = `tpr${process.pid}x${Math.random().toString(36).slice(2, 7)}`
-  const ip = (...a) => {
-    const r = spawnSync('ip', a, { encoding: 'utf8' })
-    if (r.status !== 0) throw new Error(`ip ${a.join(' ')}: ${r.stderr}`)
-    return r.stdout
-  }
-  ip('netns', 'add', ns)
-  let code = 1
-  try {
-    spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1'])
-    spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1'])
-    const q = ['numtxqueues', `${QUEUES}`, 'numrxqueues', `${QUEUES}`]
-    ip('-n', ns, 'link', 'add', 'a0', ...q, 'type', 'veth', 'peer', 'name', 'a1', ...q)
-    ip('-n', ns, 'link', 'set', 'a0', 'up')
-    ip('-n', ns, 'link', 'set', 'a1', 'up')
-    for (let i = 0; i < 500 && !/a1@a0:.*LOWER_UP.*state UP/.test(ip('-n', ns, '-o', 'link', 'show')); i++)
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10) // carrier: frames sent before it are lost
-    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, self, '--in-netns'], { stdio: 'inherit' })
-    code = r.status ?? 1
-  } finally {
-    spawnSync('ip', ['netns', 'del', ns])
-  }
+  const code = await runInNetns({
+    name: 'thread_per_ring',
+    tag: 'tpr',
+    self,
+    setup: (ip) => {
+      const q = ['numtxqueues', `${QUEUES}`, 'numrxqueues', `${QUEUES}`]
+      ip('link', 'add', 'a0', ...q, 'type', 'veth', 'peer', 'name', 'a1', ...q)
+      ip('link', 'set', 'a0', 'up')
+      ip('link', 'set', 'a1', 'up')
+      for (let i = 0; i < 500 && !/a1@a0:.*LOWER_UP.*state UP/.test(ip('-o', 'link', 'show')); i++)
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10) // carrier: frames sent before it are lost
+    },
+  })
   process.exit(code)
 } else if (isMainThread) {
+  assertInNetns('thread_per_ring', 'tpr') // --in-netns is checked, not taken on trust
   // inside the namespace: steering on a0, one worker per ring of a1, the sender here
   const link = steer('a0')
   const tx = new NetmapBuilder('netmap:a0/T').build()

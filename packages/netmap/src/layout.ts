@@ -167,25 +167,30 @@ export interface NicGeometry {
   readonly ringSize: number
   readonly ringTotal: number
   readonly bufTotal: number
+  /** Rings that own numSlots buffers each: the bound ones (the kernel makes rings only for krings in use). */
+  readonly bufRings: number
   /** nr_memsize (the netmap_if is at offset 0). */
   readonly memsize: number
 }
 
 /**
  * A NIC port's region as the kernel's allocator hands it out: [ if pool ][ ring pool ][ buf pool ], one netmap_if,
- * rings in ring_ofs order (NIC TX 0…n-1, host TX, NIC RX 0…n-1, host RX), each real ring owning numSlots buffers.
+ * rings in ring_ofs order (NIC TX 0…n-1, host TX, NIC RX 0…n-1, host RX). `bufRings` rings own numSlots buffers each
+ * (default every real ring; a NIC port passes the number it binds, as the kernel gives buffers only to krings in
+ * use, so a `-K` open of a many-queue NIC does not pay for the others).
  */
 export function nicGeometry(
   nRings: number,
   hostRings: number,
   numSlots: number,
   bufSize = NETMAP_BUF_SIZE,
+  bufRings = 2 * (nRings + hostRings),
 ): NicGeometry {
   const ifSize = roundUp(NETMAP_IF_SIZE + 8 * (2 * nRings + 2), 64)
   const ifTotal = roundUp(ifSize, PAGE)
   const ringSize = roundUp(NETMAP_RING_HEADER_SIZE + NETMAP_SLOT_SIZE * numSlots, 128)
   const ringTotal = roundUp((2 * nRings + 2) * ringSize, PAGE)
-  const bufTotal = roundUp((2 + 2 * (nRings + hostRings) * numSlots) * bufSize, PAGE)
+  const bufTotal = roundUp((2 + bufRings * numSlots) * bufSize, PAGE)
   return Object.freeze({
     nRings,
     hostRings,
@@ -196,6 +201,7 @@ export function nicGeometry(
     ringSize,
     ringTotal,
     bufTotal,
+    bufRings,
     memsize: ifTotal + ringTotal + bufTotal,
   })
 }

@@ -3,7 +3,7 @@
 import { NetmapError } from './errors.js'
 import { NM_PIPE_MAXRINGS } from './layout.js'
 import { NativePort, probeNative } from './native.js'
-import { NicPort } from './nic.js'
+import { NicPort, type NicStats } from './nic.js'
 import { type RingDriver, RxRing, TxRing } from './ring.js'
 import { type InheritedPipe, ShmEndpoint } from './shm.js'
 import {
@@ -229,9 +229,18 @@ export class Netmap implements Disposable {
     return this.#impl.kind === 'shm' ? this.#impl.ep.peerState() : 'open'
   }
 
+  /**
+   * NIC ports without the module: TX frames the kernel refused for good (the sync that dropped them throws `Io`
+   * once, after moving past them), and RX frames too long to receive. null on other backends.
+   */
+  get stats(): Readonly<NicStats> | null {
+    return this.#impl.kind === 'nic' ? this.#impl.port.stats : null
+  }
+
   /** nr_offset / nr_memsize as the register request reports them. */
   get region(): { offset: number; memsize: number; buffer: ArrayBuffer | SharedArrayBuffer } {
     const i = this.#impl
+    if (i.kind === 'nic') return { offset: i.port.nifOff, memsize: i.port.geometry.memsize, buffer: i.port.buffer }
     if (i.kind !== 'shm') return { offset: i.port.nifOff, memsize: i.port.buffer.byteLength, buffer: i.port.buffer }
     return { offset: i.ep.nrOffset, memsize: i.ep.memsize, buffer: i.ep.buffer }
   }

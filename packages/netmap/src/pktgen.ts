@@ -66,6 +66,7 @@ export function parsePktGenArgs(argv: readonly string[]): PktGenOptions {
 
 export async function pktGen(o: PktGenOptions): Promise<PktGenResult> {
   const nm = new NetmapBuilder(o.spec).build()
+  o.log(`ready ${o.spec}`) // the port is open: a peer may start (rx before tx, without a fixed sleep)
   const ring = nm.firstRing
   const tx = nm.txRing(ring)
   const rx0 = nm.rxRing(ring)

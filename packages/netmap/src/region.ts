@@ -54,8 +54,9 @@ function writeNetmapIf(u8: Uint8Array, nif: number, name: string, nRings: number
 /**
  * Formats a NIC port's private region (nicGeometry): the netmap_if at offset 0 with ring_ofs set for the `bound`
  * ring_ofs positions only (0 elsewhere, as for rings the fd did not bind), and every ring the kernel's way: TX
- * head = cur = 0, tail = n-1; RX all 0; each real ring with its own buffers (0 and 1 reserved). Fake host rings (no
- * host ring pair behind them) are left unformatted and unreachable.
+ * head = cur = 0, tail = n-1; RX all 0; each bound ring with its own buffers (0 and 1 reserved; unbound rings own
+ * none, their slots say buf_idx 0). Fake host rings (no host ring pair behind them) are left unformatted and
+ * unreachable.
  */
 export function formatNicRegion(buffer: ArrayBuffer, g: NicGeometry, name: string, bound: ReadonlySet<number>): void {
   const u8 = new Uint8Array(buffer)
@@ -80,9 +81,12 @@ export function formatNicRegion(buffer: ArrayBuffer, g: NicGeometry, name: strin
         },
         { atomic: false },
       )
+      if (!bound.has(k)) continue
+      if (ordinal >= g.bufRings)
+        throw new RangeError(`formatNicRegion: ${bound.size} bound rings, buffers for ${g.bufRings} (nicGeometry)`)
       const first = 2 + ordinal++ * g.numSlots
       for (let s = 0; s < g.numSlots; s++) ring.setBufIdx(s, first + s)
-      if (bound.has(k)) dv.setBigInt64(NETMAP_IF.ringOfs + 8 * k, BigInt(off), true)
+      dv.setBigInt64(NETMAP_IF.ringOfs + 8 * k, BigInt(off), true)
     }
   }
 }

@@ -1,7 +1,7 @@
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { shmLeftovers, uniq } from './helpers.js'
 import { netnsProbe } from './netns.js'
 
@@ -45,6 +45,21 @@ describe('examples run with node', () => {
 
 const np = netnsProbe()
 describe.skipIf(!np.ok)(`examples on interfaces in a namespace they make and remove (${np.reason})`, () => {
+  const nsList = (): string[] =>
+    execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.split(' ')[0]!)
+      .filter(Boolean)
+  // an example killed by a timeout may leave its namespace behind: remove whatever carries its unique prefix
+  const prefixes: string[] = []
+  afterEach(() => {
+    for (const pre of prefixes.splice(0))
+      for (const ns of nsList().filter((n) => n.startsWith(pre)))
+        try {
+          execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' })
+        } catch {}
+  })
+
   for (const [file, tag, ok] of [
     ['thread_per_ring.mjs', 'tpr', 'thread_per_ring ok'],
     ['host_receive.mjs', 'hrx', 'host_receive ok'],
@@ -53,14 +68,40 @@ describe.skipIf(!np.ok)(`examples on interfaces in a namespace they make and rem
     it(file, async () => {
       const p = run(process.execPath, [dir + file], { timeout: 60_000 })
       const pid = p.child.pid
+      prefixes.push(`${tag}${pid}x`)
       const r = await p
       expect(r.stdout).toContain(ok)
       if (file === 'thread_per_ring.mjs')
         expect(r.stdout.match(/^ring \d \(fd of netmap:a1-\d\): 1000 packets, 0 mismatches$/gm)).toHaveLength(4)
       // the namespace the example made is gone
-      expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(`${tag}${pid}x`)
+      expect(nsList().filter((n) => n.startsWith(`${tag}${pid}x`))).toEqual([])
     }, 90_000)
+
+    it(`${file} --in-netns in the initial namespace refuses to touch interfaces`, async () => {
+      await expect(run(process.execPath, [dir + file, '--in-netns'], { timeout: 20_000 })).rejects.toMatchObject({
+        code: 2,
+        stderr: expect.stringContaining('refusing to touch interfaces'),
+      })
+    })
   }
+
+  it('SIGTERM while the example runs inside its namespace: the namespace is removed', async () => {
+    const c = spawn(process.execPath, [`${dir}thread_per_ring.mjs`], { stdio: ['ignore', 'ignore', 'inherit'] })
+    const pre = `tpr${c.pid}x`
+    prefixes.push(pre)
+    const exit = new Promise<number | null>((r) => c.once('exit', (code) => r(code)))
+    let exited = false
+    void exit.then(() => {
+      exited = true
+    })
+    // wait (sleeping between looks, bounded) until its namespace exists, then interrupt it
+    for (let i = 0; i < 500 && !exited && !nsList().some((n) => n.startsWith(pre)); i++)
+      await new Promise((r) => setTimeout(r, 20))
+    c.kill('SIGTERM')
+    const code = await exit
+    expect([0, 143]).toContain(code) // killed (143), or it had just finished (0)
+    expect(nsList().filter((n) => n.startsWith(pre))).toEqual([])
+  }, 90_000)
 })
 
 describe('tour step', () => {

@@ -48,6 +48,30 @@ describe('NIC region layout (no interface touched)', () => {
     }
   })
 
+  it('only bound rings own buffers: a -K open of a many-queue NIC sizes the buffer pool for its own rings', () => {
+    const n = 16
+    const all = nicGeometry(n, 0, 1024)
+    const g = nicGeometry(n, 0, 1024, undefined, 2)
+    expect(g.bufTotal).toBe(Math.ceil(((2 + 2 * 1024) * 2048) / 4096) * 4096)
+    expect(all.bufTotal).toBe(Math.ceil(((2 + 32 * 1024) * 2048) / 4096) * 4096)
+    expect([g.ifTotal, g.ringTotal]).toEqual([all.ifTotal, all.ringTotal]) // ring pool and ring_ofs unchanged
+    const buf = new ArrayBuffer(g.memsize)
+    const bound = new Set([nicRingSlot(g, true, 5), nicRingSlot(g, false, 5)])
+    formatNicRegion(buf, g, 'eth9', bound)
+    const dv = new DataView(buf)
+    const ofs = Array.from({ length: 2 * n + 2 }, (_, k) => Number(dv.getBigInt64(NETMAP_IF.ringOfs + 8 * k, true)))
+    expect(ofs[5]).toBe(g.ifTotal + 5 * g.ringSize)
+    expect(ofs[n + 1 + 5]).toBe(g.ifTotal + (n + 1 + 5) * g.ringSize)
+    const idx = [5, n + 1 + 5].flatMap((k) => {
+      const r = new RingView(buf, ofs[k]!, { atomic: false })
+      return Array.from({ length: 1024 }, (_, s) => r.bufIdx(s))
+    })
+    expect(new Set(idx).size).toBe(2048)
+    expect(Math.min(...idx)).toBe(2)
+    expect((Math.max(...idx) + 1) * g.bufSize).toBeLessThanOrEqual(g.bufTotal)
+    expect(() => formatNicRegion(new ArrayBuffer(g.memsize), g, 'eth9', new Set([0, 1, 2]))).toThrow(RangeError)
+  })
+
   it('queue filter program: accept iff (queue_mapping - base) mod n == ring', () => {
     // run the eBPF program in a tiny interpreter over every queue_mapping value
     const runProg = (insns: Uint8Array, qm: number): number => {
