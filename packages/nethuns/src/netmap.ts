@@ -384,12 +384,17 @@ class NetmapEngine implements NativeSocket {
     }
     v.head = h
     v.cur = h
+    // NIC ports: a frame the kernel refuses for good is dropped alone and the sync throws once, after sending the
+    // rest; what it dropped is the port's txErrors delta, so `sent` counts only what left
+    const errorsBefore = this.port.stats?.txErrors ?? 0
+    const c = this.#counters
     try {
       if (kick || n > 0) tx.sync()
     } catch (e) {
+      const dropped = (this.port.stats?.txErrors ?? 0) - errorsBefore
+      if (c !== null) c[C_SENT] += Math.max(n - dropped, 0)
       throw netmapFailure(e, 'netmap send', this.#portspec)
     }
-    const c = this.#counters
     if (c !== null) {
       c[C_SENT] += n
       c[C_TX_BYTES] += bytes
@@ -507,20 +512,23 @@ class NetmapEngine implements NativeSocket {
   }
 
   /**
-   * NIC ports without the module: the AF_PACKET socket under the rings (the port's fd) counts what the kernel
-   * dropped before the rxsync read it (PACKET_STATISTICS, struct tpacket_stats; it resets on read, and @x/netmap
-   * does not read it).
+   * NIC ports without the module: the AF_PACKET sockets under the rings (one per ring pair) count what the kernel
+   * dropped before an rxsync read it (PACKET_STATISTICS, struct tpacket_stats; it resets on read, and @x/netmap
+   * does not read it), summed over every bound ring.
    */
   stats(): void {
     const c = this.#counters
     if (this.#closed || c === null || this.port.backend !== 'nic') return
-    try {
-      const st = getsockopt(this.port.fd, SOL_PACKET, PACKET_STATISTICS, 8)
-      const dv = new DataView(st.buffer, st.byteOffset, st.byteLength)
-      c[C_KERNEL_SEEN] += dv.getUint32(0, true)
-      c[C_KERNEL_DROPS] += dv.getUint32(4, true)
-    } catch {
-      // best effort: a port whose fd is not a packet socket
+    for (const [ring, fd] of this.port.ringFds) {
+      if (ring === 'host') continue // a tap fd: no packet statistics
+      try {
+        const st = getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, 8)
+        const dv = new DataView(st.buffer, st.byteOffset, st.byteLength)
+        c[C_KERNEL_SEEN] += dv.getUint32(0, true)
+        c[C_KERNEL_DROPS] += dv.getUint32(4, true)
+      } catch {
+        // best effort: a ring whose fd is not a packet socket
+      }
     }
   }
 

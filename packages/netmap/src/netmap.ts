@@ -189,6 +189,19 @@ export class Netmap implements Disposable {
     return this.#impl.kind !== 'shm' ? this.#impl.port.fd : this.#impl.ep.fd
   }
 
+  /**
+   * The fds behind the bound rings, by ring index (and 'host' for a TAP's host ring pair): a NIC port without the
+   * module has one AF_PACKET socket per ring pair, so `fd` (the first one) does not cover the others; native and shm
+   * ports have the one `fd` for every ring.
+   */
+  get ringFds(): ReadonlyMap<number | 'host', number> {
+    const i = this.#impl
+    if (i.kind === 'nic') return i.port.fds
+    const m = new Map<number | 'host', number>()
+    for (let k = this.firstRing; k <= this.lastRing; k++) m.set(k, this.fd)
+    return m
+  }
+
   get numTxRings(): number {
     return this.#impl.kind !== 'shm' ? this.#impl.port.niTxRings : this.#impl.ep.geometry.nRings
   }

@@ -116,6 +116,15 @@ describe.skipIf(!p.ok)(`multi-queue NIC ports on a 4-queue veth pair (${p.reason
   it('netmap:a1 binds 4 ring pairs; RX ring N gets exactly the frames of RX queue N, in sequence', async () => {
     const r = await inNs([queues, 'all', '40'])
     expect(r.numRxRings).toBe(4)
+    // one AF_PACKET socket per ring pair: `fd` is ring 0's, ringFds has them all
+    expect(r.ringFds).toEqual([
+      [
+        [0, true],
+        [1, false],
+        [2, false],
+        [3, false],
+      ],
+    ])
     expect(r.niRings).toEqual([[4, 4, 1, 1]]) // ni_tx_rings, ni_rx_rings, ni_host_tx_rings, ni_host_rx_rings
     expect(r.ringOfs).toEqual([[0, 0, 0, 0, 0, 1, 1, 1, 1, 0]]) // /R: NIC RX rings only
     expect(r.received).toEqual([640, 640, 640, 640])
