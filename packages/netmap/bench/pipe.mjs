@@ -2,7 +2,7 @@
 // region) at 60 B and 1500 B, batch 1/32/256, side by side with MessagePort postMessage (copy and transfer) and a C
 // program moving the same packets through the same region. Run: node bench/pipe.mjs [--quick]
 import { execFileSync, fork } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import { createSharedPipe, NetmapBuilder, regionPath } from '@x/netmap'
@@ -67,9 +67,10 @@ async function postMessage(size, transfer) {
 }
 const cbin = `${here}out/pipe_ref`
 function cref(size, batch) {
-  if (!existsSync(cbin)) {
+  const csrc = `${here}ref/pipe_ref.c`
+  if (!existsSync(cbin) || statSync(cbin).mtimeMs < statSync(csrc).mtimeMs) {
     mkdirSync(`${here}out`, { recursive: true })
-    execFileSync('gcc', ['-O2', '-pthread', '-o', cbin, `${here}ref/pipe_ref.c`])
+    execFileSync('gcc', ['-O2', '-pthread', '-o', cbin, csrc])
   }
   const p = `bc${process.pid}x${uid++}`
   const nm = new NetmapBuilder(`netmap:${p}{1`).numSlots(1024).build() // the region @x/netmap builds

@@ -95,15 +95,24 @@ export class PipeKring {
         all.copyWithin(r0 + from * 4, t0 + from * 4, t0 + n * 4)
         all.copyWithin(r0, t0, t0 + (from + m - n) * 4)
       }
-      // then clear NS_BUF_CHANGED on the TX side and find the end of the last complete packet
-      let k = from
-      let nk = n
-      for (; m > 0; m--) {
-        const w = k * 4 + 1
-        const fl = ts[w]! >>> 16
-        if (fl & NS_BUF_CHANGED) ts[w] = (ts[w]! & 0xffff) | ((fl & NOT_CHANGED) << 16)
-        k = k === lim ? 0 : k + 1
-        if (!(fl & NS_MOREFRAG)) nk = k
+      // then clear NS_BUF_CHANGED on the TX side and find the end of the last complete packet: a first pass ORs
+      // the flags words (no branch per slot); only a batch with one of the two flags set takes the slot-by-slot walk
+      const end = Math.min(from + m, n)
+      let or = 0
+      for (let j = from * 4 + 1, e = end * 4 + 1; j < e; j += 4) or |= ts[j]!
+      for (let j = 1, e = (from + m - end) * 4 + 1; j < e; j += 4) or |= ts[j]!
+      let k = from + m >= n ? from + m - n : from + m
+      let nk = k
+      if (((or >>> 16) & (NS_BUF_CHANGED | NS_MOREFRAG)) !== 0) {
+        k = from
+        nk = n
+        for (; m > 0; m--) {
+          const w = k * 4 + 1
+          const fl = ts[w]! >>> 16
+          if (fl & NS_BUF_CHANGED) ts[w] = (ts[w]! & 0xffff) | ((fl & NOT_CHANGED) << 16)
+          k = k === lim ? 0 : k + 1
+          if (!(fl & NS_MOREFRAG)) nk = k
+        }
       }
       st[K.hwcur] = k
       if (nk <= lim) {
@@ -145,18 +154,27 @@ export class PipeKring {
     if (m > 0) {
       const rs = this.#slots
       const ts = this.#peerSlots
-      let k = hwcur
-      for (; m > 0; m--) {
-        const w = k * 4
-        const fl = rs[w + 1]! >>> 16
-        if (fl & NS_BUF_CHANGED) {
-          ts[w] = rs[w]!
-          ts[w + 1] = rs[w + 1]!
-          ts[w + 2] = rs[w + 2]!
-          ts[w + 3] = rs[w + 3]!
-          rs[w + 1] = (rs[w + 1]! & 0xffff) | ((fl & NOT_CHANGED) << 16)
+      // the released slots whose buffer the receiver swapped (NS_BUF_CHANGED) go back to the TX ring: an OR pass
+      // over the flags words first, the slot-by-slot copy only when one is set
+      const end = Math.min(hwcur + m, n)
+      let or = 0
+      for (let j = hwcur * 4 + 1, e = end * 4 + 1; j < e; j += 4) or |= rs[j]!
+      for (let j = 1, e = (hwcur + m - end) * 4 + 1; j < e; j += 4) or |= rs[j]!
+      let k = hwcur + m >= n ? hwcur + m - n : hwcur + m
+      if (((or >>> 16) & NS_BUF_CHANGED) !== 0) {
+        k = hwcur
+        for (; m > 0; m--) {
+          const w = k * 4
+          const fl = rs[w + 1]! >>> 16
+          if (fl & NS_BUF_CHANGED) {
+            ts[w] = rs[w]!
+            ts[w + 1] = rs[w + 1]!
+            ts[w + 2] = rs[w + 2]!
+            ts[w + 3] = rs[w + 3]!
+            rs[w + 1] = (rs[w + 1]! & 0xffff) | ((fl & NOT_CHANGED) << 16)
+          }
+          k = k === lim ? 0 : k + 1
         }
-        k = k === lim ? 0 : k + 1
       }
       Atomics.store(this.#peer, K.pipeTail, k === 0 ? lim : k - 1) // one slot stays empty
       st[K.hwcur] = k
@@ -173,5 +191,13 @@ export class PipeKring {
   /** Would an rxsync show new packets / a txsync free slots (without syncing)? */
   peerAdvanced(): boolean {
     return Atomics.load(this.#st, K.pipeTail) !== this.#st[K.hwtail]
+  }
+
+  /**
+   * The linked kring's rhead: the peer's sync stores its user's head there, so a change means the peer is awake and
+   * making progress (the adaptive spin's progress signal). No side effect.
+   */
+  peerActivity(): number {
+    return Atomics.load(this.#peer, K.rhead)
   }
 }

@@ -31,6 +31,24 @@ export function regionPath(parent: string, id: string, dir = SHM_DIR): string {
 }
 
 const noop = (): void => {}
+/** Opens of each end per region in this thread (regions by path, SharedArrayBuffer and memfd ones by buffer). */
+const localByPath = new Map<string, [number, number]>()
+const localByBuffer = new WeakMap<ArrayBuffer | SharedArrayBuffer, [number, number]>()
+function localOpens(key: string | ArrayBuffer | SharedArrayBuffer): [number, number] {
+  let c = typeof key === 'string' ? localByPath.get(key) : localByBuffer.get(key)
+  if (!c) {
+    c = [0, 0]
+    if (typeof key === 'string') localByPath.set(key, c)
+    else localByBuffer.set(key, c)
+  }
+  return c
+}
+/** A gap between two clock reads of a spin that means the spinning thread was descheduled (20 µs). */
+const PREEMPTED_MS = 0.02
+/** ShmEndpoint's spin outcomes. */
+const SPIN_READY = 0
+const SPIN_GAVE_UP = 1
+const SPIN_PEER_WAITS = 2
 const sleepCell = new Int32Array(new SharedArrayBuffer(4))
 function sleepMs(ms: number): void {
   Atomics.wait(sleepCell, 0, 0, ms)
@@ -250,8 +268,16 @@ export class ShmEndpoint {
   readonly firstRing: number
   readonly lastRing: number
   readonly txKrings: PipeKring[] = []
-  /** Microseconds to re-check readiness before sleeping on the doorbell (0: sleep at once). */
-  spinUs = Number(process.env.X_NETMAP_SPIN_US ?? 50)
+  /** Most microseconds a wait spins re-checking readiness before it sleeps (0: no spin). See waitFor. */
+  spinUs = Number(process.env.X_NETMAP_SPIN_US ?? 200)
+  /** The spin stops when the peer has not moved for this many microseconds (it is descheduled, or idle). */
+  stallUs = Number(process.env.X_NETMAP_STALL_US ?? 50)
+  /** SharedArrayBuffer pipes: most microseconds of the blocking doorbell sleep before the async one (0: none). */
+  blockUs = Number(process.env.X_NETMAP_BLOCK_US ?? 200)
+  /** Opens of each end of this region in this thread (shared by the endpoints of one region). */
+  readonly #local: [number, number]
+  /** The current spin length in µs (adaptive, ≤ spinUs; see #spin). */
+  #spinBudget = this.spinUs
   readonly rxKrings: PipeKring[] = []
   readonly #h: Int32Array
   readonly #map: MappedRegion | null
@@ -323,6 +349,8 @@ export class ShmEndpoint {
       this.txKrings.push(new PipeKring(view(tk), view(prk), line(tk), line(prk), true, notify))
       this.rxKrings.push(new PipeKring(view(rk), view(ptk), line(rk), line(ptk), false, notify))
     }
+    this.#local = localOpens(path ?? buffer)
+    this.#local[e]++
   }
 
   static open(o: ShmOpenOptions): ShmEndpoint {
@@ -424,25 +452,97 @@ export class ShmEndpoint {
   }
 
   /**
-   * Waits until `ready()` holds: arms need_kick, re-checks, sleeps on the doorbell. Rejects with PeerGone when the
-   * peer's process died (checked on a 250 ms watchdog while asleep; no busy loop).
+   * Waits until `ready()` holds, in three steps, none of them a busy loop against an idle or dead peer:
+   * 1. an adaptive spin: re-checks `ready()` while the peer is making progress (its head moved within the last
+   *    `stallUs`, which also covers a kicked peer's wake-up); never while it sleeps waiting for this end, never after
+   *    it stopped moving for `stallUs` (descheduled, idle, or slow to wake), never once this thread was preempted,
+   *    and never longer than `spinUs` in all (less on a loaded machine: see #spin);
+   * 2. SharedArrayBuffer pipes: a short blocking sleep on the doorbell (Atomics.wait, at most `blockUs`), with
+   *    need_kick armed: a wake-up there takes a futex hand-off (a few µs) instead of an event-loop turn, and the CPU
+   *    goes to the peer meanwhile;
+   * 3. the asynchronous sleep: need_kick armed, re-check, doorbell (waitAsync, or the FIFO/eventfd through libuv).
+   * When the peer end is open in this same thread, steps 1 and 2 are skipped (it cannot move meanwhile). Steps 1 and
+   * 2 block this thread's event loop (at most spinUs + blockUs, 400 µs by default, once per wait), as the 50 µs spin
+   * did before them. Rejects with PeerGone when the peer's process died (checked on a 250 ms watchdog while asleep).
    */
   waitFor(ready: () => boolean, signal?: AbortSignal): Promise<void> {
+    if (ready()) return RESOLVED
+    // the peer open in this thread cannot move while this thread spins or blocks: sleep at once
+    if (this.#local[1 - this.endpoint] > 0) return this.#waitSlow(ready, signal)
+    const s = this.spinUs > 0 ? this.#spin(ready) : SPIN_GAVE_UP
+    if (s === SPIN_READY) return RESOLVED
+    if (s === SPIN_GAVE_UP && this.blockUs > 0 && this.#bells instanceof AtomicBells && !signal?.aborted)
+      if (this.#block(ready)) return RESOLVED
+    return this.#waitSlow(ready, signal)
+  }
+
+  /** The sum of the peer's progress words over the bound krings (see PipeKring.peerActivity). */
+  #peerActivity(): number {
+    let a = 0
+    for (let i = this.firstRing; i <= this.lastRing; i++)
+      a += this.txKrings[i]!.peerActivity() + this.rxKrings[i]!.peerActivity()
+    return a
+  }
+
+  /**
+   * Step 1 (see waitFor). Allocation-free; the clock is read every 16 polls. Where step 2 follows (thread pipes),
+   * the spin's length adapts to contention: it halves (down to 1 µs) each time a spin ends because this thread was
+   * preempted or the peer stopped moving (when both ends share one CPU, as on a loaded machine, every µs spun is taken
+   * from the peer, and the blocking sleep hands the CPU over instead), and doubles back (up to `spinUs`) each time
+   * readiness comes while spinning or the spin ran out while the peer was moving. Process pipes, whose only sleep is
+   * the slow one, keep the full `spinUs`.
+   */
+  #spin(ready: () => boolean): number {
     const h = this.#h
-    // A bounded spin first (spinUs, default 50 µs): a peer in the middle of a batch answers sooner than a wake-up.
-    // It stops early when the peer is asleep with need_kick armed (it waits for this end: no progress will come until
-    // this end moves). The clock is read every 64 polls (each read allocates).
-    if (this.spinUs > 0) {
-      const peer = H.asleep / 4 + (1 - this.endpoint)
-      const peerKick = H.kick / 4 + (1 - this.endpoint)
-      const until = performance.now() + this.spinUs / 1000
-      for (let n = 1; ; n++) {
-        if (ready()) return RESOLVED
-        if (Atomics.load(h, peer) !== 0 && Atomics.load(h, peerKick) !== 0) break
-        if ((n & 63) === 0 && performance.now() >= until) break
+    const peerAsleep = H.asleep / 4 + (1 - this.endpoint)
+    const peerKick = H.kick / 4 + (1 - this.endpoint)
+    const start = performance.now()
+    const adaptive = this.blockUs > 0 && this.#bells instanceof AtomicBells
+    const cap = start + (adaptive ? Math.min(this.#spinBudget, this.spinUs) : this.spinUs) / 1000
+    const stall = this.stallUs / 1000
+    let act = this.#peerActivity()
+    let moved = start
+    let last = start
+    for (let n = 1; ; n++) {
+      if (ready()) {
+        if (adaptive) this.#spinBudget = Math.min(this.#spinBudget * 2, this.spinUs)
+        return SPIN_READY
+      }
+      // asleep with need_kick armed: it waits for this end, nothing comes (asleep and kicked: it is waking up, and the
+      // stall rule below gives it stallUs)
+      if (Atomics.load(h, peerAsleep) !== 0 && Atomics.load(h, peerKick) !== 0) return SPIN_PEER_WAITS
+      if ((n & 15) === 0) {
+        const now = performance.now()
+        // 16 polls take well under a µs: a gap of PREEMPTED_MS means this thread was descheduled, i.e. the CPUs are
+        // oversubscribed and each µs spun is taken from the peer (or whoever the peer waits for)
+        if (now - last >= PREEMPTED_MS) break
+        last = now
+        const a = this.#peerActivity()
+        if (a !== act) {
+          act = a // progress: keep spinning
+          moved = now
+        } else if (now - moved >= stall) break // not moving: descheduled, busy elsewhere, or a wake-up that lags
+        if (now >= cap) {
+          if (adaptive) this.#spinBudget = Math.min(this.#spinBudget * 2, this.spinUs) // too short for this peer
+          return SPIN_GAVE_UP
+        }
       }
     }
-    return this.#waitSlow(ready, signal)
+    if (adaptive && this.#spinBudget > 1) this.#spinBudget /= 2
+    return SPIN_GAVE_UP
+  }
+
+  /** Step 2 (see waitFor): one bounded Atomics.wait on this end's doorbell, counted as asleep. */
+  #block(ready: () => boolean): boolean {
+    const h = this.#h
+    const own = H.asleep / 4 + this.endpoint
+    const token = this.#bells.arm()
+    Atomics.store(h, H.kick / 4 + this.endpoint, 1)
+    if (ready()) return true
+    Atomics.add(h, own, 1)
+    Atomics.wait(h, H.bell / 4 + this.endpoint, token, this.blockUs / 1000)
+    Atomics.sub(h, own, 1)
+    return ready()
   }
 
   async #waitSlow(ready: () => boolean, signal: AbortSignal | undefined): Promise<void> {
@@ -514,6 +614,8 @@ export class ShmEndpoint {
     this.#closed = true
     const e = this.endpoint
     const h = this.#h
+    this.#local[e]--
+    if (this.path && this.#local[0] + this.#local[1] === 0) localByPath.delete(this.path)
     if (this.#bells instanceof AtomicBells) this.#bells.ring(e) // wakes this end's waiters: they see #closed
     if (this.#sleepers === 0) this.#dropKeepAlive() // else the last sleeper, woken above, drops it
     if (this.#asleepHere > 0) Atomics.sub(h, H.asleep / 4 + e, this.#asleepHere)

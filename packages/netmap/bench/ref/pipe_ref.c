@@ -1,7 +1,11 @@
 // pipe_ref.c: the C reference for bench/pipe.mjs. Maps the same /dev/shm pipe region @x/netmap built and moves the
-// same packets through it (a full payload copy and a sequence number each) with the kernel's pipe txsync/rxsync
-// (no prologue checks, busy-polling), master TX ring 0
-// → slave RX ring 0, one thread each. usage: pipe_ref PATH COUNT SIZE BATCH → prints "Mpps mismatches".
+// same packets through it, master TX ring 0 → slave RX ring 0, one thread each, doing per packet and per sync what
+// the JS side does: the sender writes the whole payload (template copy) and a sequence number into the slot's buffer
+// and sets len/flags; the receiver checks the sequence number and the length. The syncs are the kernel's pipe
+// txsync/rxsync as src/kring.ts ports them: the prologue's index checks, the slot descriptors copied into the linked
+// ring, NS_BUF_CHANGED cleared and NS_MOREFRAG respected on TX, swapped buffers sent back on RX, the peer's need_kick
+// read after each publish (no doorbell is ever needed: both threads busy-poll, which the JS side does not), and the
+// RX ring timestamp. usage: pipe_ref PATH COUNT SIZE BATCH → prints "Mpps mismatches".
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -11,11 +15,15 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 struct slot { uint32_t buf_idx; uint16_t len; uint16_t flags; uint64_t ptr; };
 enum { HWCUR, HWTAIL, RHEAD, RCUR, RTAIL, PIPE_TAIL };
+enum { NS_BUF_CHANGED = 1, NS_MOREFRAG = 0x20 };
+static volatile int32_t *kick; /* the header's need_kick words, one per endpoint */
+static uint64_t kicks;
 static uint8_t *mem;
 static uint32_t n, bufsz, nrings;
 static uint8_t *base, *bufs;
@@ -34,6 +42,14 @@ static int32_t *kst(int e, int tx) {
 #define HEAD(r) (*(volatile uint32_t *)((r) + 20))
 #define TAIL(r) (*(volatile uint32_t *)((r) + 28))
 #define SLOT(r, i) ((struct slot *)((r) + 256) + (i))
+#define CUR(r) (*(volatile uint32_t *)((r) + 24))
+static void fail(const char *what) { fprintf(stderr, "%s prologue failed\n", what); exit(1); }
+/* nm_txsync_prologue / nm_rxsync_prologue's index checks (head and cur within the ring's window) */
+static void check_window(const char *what, uint32_t lo, uint32_t hi, uint32_t head, uint32_t cur) {
+  if (head >= n || cur >= n) fail(what);
+  if (hi >= lo) { if (head < lo || head > hi || cur < head || cur > hi) fail(what); }
+  else if ((head > hi && head < lo) || (head <= hi ? (cur < head || cur > hi) : (cur > hi && cur < head))) fail(what);
+}
 
 static void *txf(void *arg) {
   (void)arg;
@@ -56,13 +72,26 @@ static void *txf(void *arg) {
       s->len = (uint16_t)size; s->flags = 0;
       head = head + 1 == n ? 0 : head + 1;
     }
-    HEAD(tr) = head;
-    // txsync
-    st[HWTAIL] = __atomic_load_n(&st[PIPE_TAIL], __ATOMIC_ACQUIRE);
-    uint32_t k = st[HWCUR];
-    while (k != head) { *SLOT(rr, k) = *SLOT(tr, k); k = k + 1 == n ? 0 : k + 1; }
+    HEAD(tr) = head; CUR(tr) = head;
+    // txsync: prologue, copy [hwcur, head) into the linked RX ring, publish up to the last complete packet
+    check_window("txsync", st[RHEAD], st[RTAIL], HEAD(tr), CUR(tr));
+    st[RHEAD] = head; st[RCUR] = head;
+    st[HWTAIL] = __atomic_load_n(&st[PIPE_TAIL], __ATOMIC_SEQ_CST);
+    uint32_t k = st[HWCUR], nk = n;
+    while (k != head) {
+      struct slot *s = SLOT(tr, k);
+      uint16_t fl = s->flags;
+      *SLOT(rr, k) = *s;
+      if (fl & NS_BUF_CHANGED) s->flags = fl & ~NS_BUF_CHANGED;
+      k = k + 1 == n ? 0 : k + 1;
+      if (!(fl & NS_MOREFRAG)) nk = k;
+    }
     st[HWCUR] = k;
-    __atomic_store_n(&pst[PIPE_TAIL], k, __ATOMIC_RELEASE);
+    if (nk < n) {
+      __atomic_store_n(&pst[PIPE_TAIL], nk, __ATOMIC_SEQ_CST);
+      if (kick[1]) { kick[1] = 0; kicks++; } /* the JS side rings the doorbell here */
+    }
+    st[RTAIL] = st[HWTAIL];
     TAIL(tr) = st[HWTAIL];
   }
   return NULL;
@@ -72,19 +101,28 @@ static void *rxf(void *arg) {
   (void)arg;
   uint8_t *rr = ring(1, 0), *tr = ring(0, 1);
   int32_t *st = kst(1, 0), *pst = kst(0, 1);
-  (void)tr;
   uint64_t expect = 0;
   while (expect < count) {
     uint32_t head = HEAD(rr);
-    // rxsync: release [hwcur, head), then see what arrived
-    uint32_t k = head;
-    if ((uint32_t)st[HWCUR] != head) {
-      __atomic_store_n(&pst[PIPE_TAIL], k == 0 ? n - 1 : k - 1, __ATOMIC_RELEASE);
-      st[HWCUR] = k;
-    }
-    uint32_t tail = __atomic_load_n(&st[PIPE_TAIL], __ATOMIC_ACQUIRE);
+    // rxsync: prologue, release [hwcur, head) (a swapped buffer goes back to the TX ring), see what arrived
+    check_window("rxsync", st[HWCUR], st[HWTAIL], head, CUR(rr));
+    st[RHEAD] = head; st[RCUR] = head;
+    uint32_t tail = __atomic_load_n(&st[PIPE_TAIL], __ATOMIC_SEQ_CST);
     st[HWTAIL] = tail;
+    uint32_t k = st[HWCUR];
+    if (k != head) {
+      for (; k != head; k = k + 1 == n ? 0 : k + 1) {
+        struct slot *s = SLOT(rr, k);
+        if (s->flags & NS_BUF_CHANGED) { *SLOT(tr, k) = *s; s->flags &= ~NS_BUF_CHANGED; }
+      }
+      __atomic_store_n(&pst[PIPE_TAIL], k == 0 ? n - 1 : k - 1, __ATOMIC_SEQ_CST);
+      st[HWCUR] = k;
+      if (kick[0]) { kick[0] = 0; kicks++; }
+    }
+    st[RTAIL] = tail;
     TAIL(rr) = tail;
+    struct timeval tv; gettimeofday(&tv, NULL); /* ring->ts, as the kernel's rxsync sets it */
+    *(volatile int64_t *)(rr + 40) = tv.tv_sec; *(volatile int64_t *)(rr + 48) = tv.tv_usec;
     uint64_t got = 0;
     while (head != tail && got < batch) {
       struct slot *s = SLOT(rr, head);
@@ -93,7 +131,7 @@ static void *rxf(void *arg) {
       expect++; got++;
       head = head + 1 == n ? 0 : head + 1;
     }
-    HEAD(rr) = head;
+    HEAD(rr) = head; CUR(rr) = head;
   }
   uint32_t head = HEAD(rr);
   __atomic_store_n(&pst[PIPE_TAIL], head == 0 ? n - 1 : head - 1, __ATOMIC_RELEASE);
@@ -111,6 +149,7 @@ int main(int argc, char **argv) {
   count = strtoull(argv[2], 0, 10); size = strtoull(argv[3], 0, 10); batch = strtoull(argv[4], 0, 10);
   nrings = *(uint32_t *)(mem + 16); n = *(uint32_t *)(mem + 20); bufsz = *(uint32_t *)(mem + 24);
   base = mem + *(uint32_t *)(mem + 32);
+  kick = (volatile int32_t *)(mem + 72);
   bufs = base + *(uint32_t *)(mem + 36) + *(uint32_t *)(mem + 40);
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a);
