@@ -365,8 +365,10 @@ export class RxRing extends Ring {
   }
 
   /**
-   * Zero-allocation drain of up to `max` one-slot packets: calls fn(u8, offset, len) for each, advances head/cur.
-   * Returns the count. (For benchmarks and pkt-gen.)
+   * Zero-allocation drain of up to `max` slots: calls fn(u8, offset, len) for each, advances head/cur. Returns the
+   * count. Each slot is one call, so a NS_MOREFRAG chain (a packet longer than a buffer: pipes whose sender chains,
+   * NIC ports with an MTU above ~2026) comes as its fragments (the flag in `view.slotFlags(slot)`); `recv` reassembles.
+   * (For benchmarks and pkt-gen, whose packets fit a buffer.)
    */
   drain(max: number, fn: (u8: Uint8Array, offset: number, len: number) => void): number {
     const v = this.view
@@ -389,7 +391,8 @@ export class RxRing extends Ring {
 
   /**
    * Deferred release: hold the frames returned since `mark()` by moving cur only; `release()` then sets head = cur.
-   * Here: peek at the slot `i` places after head without consuming it.
+   * Here: peek at the slot `i` places after head without consuming it (one slot: a NS_MOREFRAG fragment when the
+   * packet is longer than a buffer).
    */
   peek(i = 0): Frame | null {
     const v = this.view
