@@ -272,8 +272,11 @@ export class ShmEndpoint {
   spinUs = Number(process.env.X_NETMAP_SPIN_US ?? 200)
   /** The spin stops when the peer has not moved for this many microseconds (it is descheduled, or idle). */
   stallUs = Number(process.env.X_NETMAP_STALL_US ?? 50)
-  /** SharedArrayBuffer pipes: most microseconds of the blocking doorbell sleep before the async one (0: none). */
-  blockUs = Number(process.env.X_NETMAP_BLOCK_US ?? 200)
+  /**
+   * SharedArrayBuffer pipes: most microseconds of a blocking doorbell sleep (Atomics.wait) before the async one.
+   * Off by default (0): on a quiet 2-vCPU VM it cost throughput, and it blocks the event loop (see the README).
+   */
+  blockUs = Number(process.env.X_NETMAP_BLOCK_US ?? 0)
   /** Opens of each end of this region in this thread (shared by the endpoints of one region). */
   readonly #local: [number, number]
   /** The current spin length in µs (adaptive, ≤ spinUs; see #spin). */
