@@ -1,7 +1,8 @@
 // MsgArena: sendmsg/recvmsg for request/reply hot paths (a daemon's loop, a blocking client) over one ArrayBuffer
 // validated once. Each call passes only scalars, returns a count or -errno, and allocates nothing unless fds arrive.
+import { constants } from 'node:os'
 import { binding, K } from './binding.js'
-import { XNativeError } from './errors.js'
+import { errnoException, type SystemError, XNativeError } from './errors.js'
 import { type FdLike, fdOf, OwnedFd } from './fd.js'
 
 export interface MsgArenaOptions {
@@ -13,7 +14,9 @@ export interface MsgArenaOptions {
   maxFds?: number
 }
 
-const EMSGSIZE = -90
+const { errno } = constants
+const EMSGSIZE = -errno.EMSGSIZE
+const EINVAL = -errno.EINVAL
 
 /**
  * A receive area (`recvBuffer`) and a send area (`sendBuffer`) in one ArrayBuffer that the addon checks once.
@@ -23,7 +26,7 @@ const EMSGSIZE = -90
  * next `recv`, so none leak). `send(fd, length)` sends `sendBuffer[0, length)` (or `sendAt(fd, offset, length)`).
  * Not for messages that carry fds out: use sendMsg for those.
  */
-export class MsgArena {
+export class MsgArena implements Disposable {
   readonly recvBuffer: Uint8Array
   readonly recvView: DataView
   readonly sendBuffer: Uint8Array
@@ -72,6 +75,13 @@ export class MsgArena {
     return n
   }
 
+  /** The Node-style error for a negative `recv` result; -EMSGSIZE says the control data was cut (fds closed). */
+  static recvError(n: number): SystemError {
+    return n === EMSGSIZE
+      ? errnoException(n, 'recvmsg', '(control data truncated, MSG_CTRUNC: received fds were closed)')
+      : errnoException(n, 'recvmsg')
+  }
+
   /** The last message's msg_flags. */
   get flags(): number {
     return this.#info[0]!
@@ -97,15 +107,26 @@ export class MsgArena {
     return out
   }
 
-  /** sendmsg(2) of sendBuffer[0, length) (MSG_NOSIGNAL) → bytes or -errno. Never throws. */
+  /** sendmsg(2) of sendBuffer[0, length) (MSG_NOSIGNAL) → bytes or -errno (-EINVAL for a bad length). */
   send(fd: FdLike, length: number, flags = 0): number {
+    if (!(Number.isInteger(length) && length >= 0 && length <= this.sendBuffer.byteLength)) return EINVAL
     return this.#send(fdOf(fd), this.#sendOffset, length, flags)
   }
 
   /** sendmsg(2) of sendBuffer[offset, offset + length) → bytes or -errno (-EINVAL outside the send area). */
   sendAt(fd: FdLike, offset: number, length: number, flags = 0): number {
-    if (!(offset >= 0 && length >= 0 && offset + length <= this.sendBuffer.byteLength)) return -22
+    if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0)) return EINVAL
+    if (offset + length > this.sendBuffer.byteLength) return EINVAL
     return this.#send(fdOf(fd), this.#sendOffset + offset, length, flags)
+  }
+
+  /** Closes the fds of the last message that were not taken. The arena stays usable (it owns no other resource). */
+  close(): void {
+    if (this.#pending > 0) this.#closePending()
+  }
+
+  [Symbol.dispose](): void {
+    this.close()
   }
 
   #closePending(): void {

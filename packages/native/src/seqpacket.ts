@@ -3,6 +3,7 @@
 // (a protocol message must outlive the next read); fds arrive as OwnedFds.
 import { EventEmitter } from 'node:events'
 import { lstatSync, unlinkSync } from 'node:fs'
+import { constants } from 'node:os'
 import { K } from './binding.js'
 import { errnoException, XNativeError } from './errors.js'
 import type { FdLike, OwnedFd } from './fd.js'
@@ -12,8 +13,8 @@ import { sockaddrUn } from './sockaddr.js'
 import { accept, bind, connect, listen, type PeerCred, peerCred, socket, socketError, socketpair } from './socket.js'
 import { FdWatcher } from './watcher.js'
 
-const EAGAIN = -11
-const EMSGSIZE = -90
+const EAGAIN = -constants.errno.EAGAIN
+const EMSGSIZE = -constants.errno.EMSGSIZE
 
 export type UnixAddress = string | { abstract: string }
 
@@ -63,7 +64,10 @@ export class SeqpacketSocket extends EventEmitter<SocketEvents> implements Dispo
     super()
     this.#fd = fd
     fd.setNonBlocking(true)
-    this.#io = new MsgArena({ recvSize: options.maxMessageSize ?? 65536, sendSize: 1, maxFds: options.maxFds ?? 8 })
+    // as before the arena: maxFds clamped to 0…253 (SCM_MAX_FD), a message size of at least 1 byte
+    const maxFds = Math.min(Math.max(Math.trunc(options.maxFds ?? 8), 0), 253) || 0
+    const recvSize = Math.min(Math.max(Math.trunc(options.maxMessageSize ?? 65536), 1), 1 << 30) || 65536
+    this.#io = new MsgArena({ recvSize, sendSize: 1, maxFds })
     this.#hwm = options.highWaterMark ?? 256
     this.#watcher = new FdWatcher(fd)
     this.#watcher.on('readable', () => this.#drain())
@@ -215,7 +219,7 @@ export class SeqpacketSocket extends EventEmitter<SocketEvents> implements Dispo
         continue
       }
       if (n < 0) {
-        this.#fail(errnoException(n, 'recvmsg'))
+        this.#fail(MsgArena.recvError(n))
         return
       }
       const fds = io.takeFds()

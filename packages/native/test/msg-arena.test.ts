@@ -1,4 +1,4 @@
-import { K, MsgArena, memfdCreate, sendMsg, socketpair } from '@x/native'
+import { binding, K, MsgArena, memfdCreate, SeqpacketSocket, sendMsg, socketpair } from '@x/native'
 import { describe, expect, it } from 'vitest'
 import { fdFlags, O_CLOEXEC, openFds } from './helpers.js'
 
@@ -100,11 +100,51 @@ describe('MsgArena (recvmsg/sendmsg over a buffer checked once)', () => {
       structuredClone(io.recvBuffer.buffer, { transfer: [io.recvBuffer.buffer as ArrayBuffer] })
       expect(io.send(a, 1)).toBe(-22)
       expect(io.recv(b)).toBe(-22)
+      expect(io.send(a, 2 ** 32 + 1)).toBe(-22) // not silently cut to 1 byte
+      expect(io.send(a, 1.5)).toBe(-22)
       expect(() => new MsgArena({ maxFds: 254 })).toThrow(/maxFds/)
+      // the raw binding refuses a buffer that could shrink under it
+      const growable = new (ArrayBuffer as unknown as new (n: number, o: object) => ArrayBuffer)(64, {
+        maxByteLength: 128,
+      })
+      expect(() => binding.msgarena(growable, 8, 0, 0)).toThrow(/resizable/)
       expect(() => new MsgArena({ recvSize: 0 })).toThrow(/recvSize/)
     } finally {
       a.close()
       b.close()
     }
+  })
+  it('untaken fds are closed by close() (Symbol.dispose) too', () => {
+    const [a, b] = pair()
+    try {
+      const before = openFds()
+      const mf = memfdCreate('arena-close')
+      {
+        using io = new MsgArena({ maxFds: 1 })
+        sendMsg(a, Uint8Array.of(1), { fds: [mf] })
+        mf.close()
+        expect(io.recv(b)).toBe(1)
+        expect(io.fdCount).toBe(1)
+      }
+      expect(openFds()).toBe(before)
+    } finally {
+      a.close()
+      b.close()
+    }
+  })
+})
+
+describe('SeqpacketSocket options over the arena', () => {
+  it('clamps maxFds to 0…253 and takes any message size ≥ 1, as before (no throw, no leaked fd)', async () => {
+    const before = openFds()
+    for (const o of [{ maxFds: 300 }, { maxFds: -1 }, { maxMessageSize: 0 }, { maxMessageSize: 1500.5 }]) {
+      const [x, y] = SeqpacketSocket.pair(o)
+      x.send(Uint8Array.of(7))
+      const m = await y.recv()
+      expect(m?.data[0]).toBe(7)
+      x.close()
+      y.close()
+    }
+    expect(openFds()).toBe(before)
   })
 })

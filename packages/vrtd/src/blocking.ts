@@ -4,6 +4,7 @@
 // SO_RCVTIMEO / SO_SNDTIMEO: a daemon that does not answer in time tears the connection down (BAD_CONN, TIMEOUT),
 // a daemon that is gone fails the call at once (BAD_CONN, PEER_CLOSED). Replies are checked exactly as the async
 // Connection checks them.
+import { constants as osConstants } from 'node:os'
 import { encodeRequestInto } from '@x/framing'
 import {
   connect as connectFd,
@@ -38,8 +39,8 @@ export type BlockingRequestOptions = Omit<RequestOptions, 'signal'>
 
 /** Replies bring at most 3 fds; more is a protocol violation (the arena's recv closes them: -EMSGSIZE). */
 const MAX_REPLY_FDS = 3
-const EAGAIN = -11
-const EMSGSIZE = -90
+const EAGAIN = -osConstants.errno.EAGAIN
+const EMSGSIZE = -osConstants.errno.EMSGSIZE
 
 function timeval(ms: number): Uint8Array {
   // struct timeval { long tv_sec; long tv_usec; } (LP64); {0, 0} = no timeout
@@ -172,7 +173,7 @@ export class BlockingConnection implements Disposable {
         opcode,
         seqno,
         tooMany ? 'PROTOCOL' : 'SOCKET_ERROR',
-        errnoException(got, 'recvmsg'),
+        MsgArena.recvError(got),
         tooMany ? 'reply carried more fds than any reply may' : undefined,
       )
     }

@@ -7,6 +7,7 @@
 // Readiness comes from one FdWatcher on the socket; it holds the event loop open only while requests are pending,
 // so an idle connection never keeps a process alive. Replies are decoded straight out of one reused receive
 // buffer (4096 + 64 bytes, room for 3 fds: extras are detected and closed).
+import { constants as osConstants } from 'node:os'
 import { encodeRequestInto } from '@x/framing'
 import {
   connect as connectFd,
@@ -80,10 +81,10 @@ interface Queued {
   fds: OwnedFd[]
 }
 
-const EAGAIN = -11
+const EAGAIN = -osConstants.errno.EAGAIN
 /** Replies bring at most 3 fds; more is a protocol violation (the arena's recv closes them: -EMSGSIZE). */
 const MAX_REPLY_FDS = 3
-const EMSGSIZE = -90
+const EMSGSIZE = -osConstants.errno.EMSGSIZE
 
 /** A reply whose seqno matches no request (the hardening branch's RESPONSE_MISMATCH). */
 export function mismatch(seqno: number): VrtdError {
@@ -413,7 +414,7 @@ export class Connection implements Disposable {
       const n = this.#io.recv(this.#fd)
       if (n === EAGAIN) return
       if (n < 0) {
-        const e = errnoException(n, 'recvmsg')
+        const e = MsgArena.recvError(n)
         // EMSGSIZE: MSG_CTRUNC, more than 3 fds (already closed by the arena)
         this.#teardown(
           n === EMSGSIZE

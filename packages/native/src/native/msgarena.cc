@@ -1,7 +1,8 @@
 // Message arenas: sendmsg/recvmsg for request/reply hot paths over one ArrayBuffer that is validated once, when the
 // arena is made. Each call then passes only scalars — fd, offset, length, flags — so no view is re-parsed per call
-// (re-parsing three typed arrays cost more than the syscall's own entry). The ArrayBuffer is held by a reference
-// and checked for detachment on every call: a transferred buffer is an EINVAL, never a dangling pointer.
+// (re-parsing three typed arrays cost more than the syscall's own entry). The ArrayBuffer (fixed-length: resizable
+// ones are refused) is held by a reference and its data pointer and length are re-read on every call: a transferred
+// buffer is an EINVAL, never a dangling pointer.
 //
 //   msgarena(ab, fdsOffset, maxFds, infoOffset) → [recv, send]
 //   recv(fd, offset, length, flags) → bytes (0 at EOF) or -errno; info[0] = msg_flags, info[1] = fds received
@@ -54,9 +55,11 @@ Arena *Args(napi_env env, napi_callback_info cbi, int32_t v[4], int32_t *err) {
   }
   auto *a = static_cast<Arena *>(data);
   napi_value ab;
-  bool detached = true;
+  void *now = nullptr;
+  size_t len = 0;
   if (napi_get_reference_value(env, a->ab, &ab) != napi_ok || ab == nullptr) return nullptr;
-  if (napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok || detached) return nullptr;
+  // detached (length 0, no data) or moved: not the memory this arena was checked against
+  if (napi_get_arraybuffer_info(env, ab, &now, &len) != napi_ok || now != a->base || len != a->size) return nullptr;
   if (v[1] < 0 || v[2] < 0 || static_cast<size_t>(v[1]) + static_cast<size_t>(v[2]) > a->size) return nullptr;
   return a;
 }
@@ -129,6 +132,11 @@ Napi::Value MakeArena(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsArrayBuffer()) throw Napi::TypeError::New(env, "msgarena: expected an ArrayBuffer");
   Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+  // a resizable buffer could shrink under the pointers kept here: only fixed-length ones
+  Napi::Value resizable = ab.Get("resizable");
+  if (resizable.IsBoolean() && resizable.As<Napi::Boolean>().Value()) {
+    throw Napi::TypeError::New(env, "msgarena: a resizable ArrayBuffer cannot back an arena");
+  }
   int64_t fdsOff = x::Int64Arg(info, 1), maxFds = x::Int64Arg(info, 2), infoOff = x::Int64Arg(info, 3);
   size_t size = ab.ByteLength();
   if (maxFds < 0 || maxFds > kMaxFds) throw Napi::RangeError::New(env, "msgarena: maxFds must be 0…253");

@@ -3,7 +3,9 @@
 // datagrams are handed over in one shared receive buffer (handling is synchronous, so nothing is copied), the poll
 // interest is changed only when it really changes (every uv_poll_start is an epoll_ctl DEL + ADD), and a client
 // that sends one request at a time costs one recvmsg per request — the drain budget grows only for pipelined bursts.
+
 import { lstatSync, statSync, unlinkSync } from 'node:fs'
+import { constants as osConstants } from 'node:os'
 import {
   accept,
   bind,
@@ -23,8 +25,8 @@ import {
 } from '@x/native'
 import { MSG_MAX_SIZE } from '../protocol.js'
 
-const EAGAIN = -11
-const EMSGSIZE = -90
+const EAGAIN = -osConstants.errno.EAGAIN
+const EMSGSIZE = -osConstants.errno.EMSGSIZE
 /**
  * One receive area for every peer (a datagram is handled before the next is read; a request brings at most 3 fds),
  * and the reply area the daemon writes its replies into (`replyBuffer`): both in one arena the addon checked once,
@@ -163,7 +165,7 @@ export class Peer {
       if (len < 0) {
         // EMSGSIZE: more than 3 fds or a truncated control message (the fds were closed): malformed
         const why = len === EMSGSIZE ? 'malformed ancillary data' : 'receive failed'
-        this.close(`${why}: ${errnoException(len, 'recvmsg').message}`)
+        this.close(`${why}: ${MsgArena.recvError(len).message}`)
         return n
       }
       const fds = io.takeFds()
