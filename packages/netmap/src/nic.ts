@@ -50,6 +50,25 @@ import {
 const { EAGAIN, ENOBUFS, EIO, EINVAL, ENOMEM, EMSGSIZE } = osConstants.errno
 /** NETMAP_MAX_FRAGS: the most slots one packet may take. */
 const MAX_FRAGS = 64
+/**
+ * ENOBUFS from AF_PACKET is NET_XMIT_DROP: the qdisc (or driver) refused the frame. Usually a full queue that drains;
+ * a frame still refused after this long (a policy drop: `pfifo limit 0`, a tbf burst smaller than the frame) is
+ * dropped alone and reported, so it cannot hold the ring for ever.
+ */
+const NOBUFS_GIVE_UP_MS = 50
+
+/**
+ * A slot's buf_idx is the user's to change (zero-copy swaps); as the kernel does, one outside [2, buffers) is never
+ * dereferenced: TX drops that packet (EINVAL, counted and thrown once), RX stops and throws SyncError after
+ * publishing what it received.
+ */
+function bufferCount(g: NicGeometry): number {
+  return Math.floor(g.bufTotal / g.bufSize)
+}
+
+function badBuffer(ring: string, slot: number, idx: number): NetmapError {
+  return new NetmapError('SyncError', `${ring}: slot ${slot} has buf_idx ${idx}, not a buffer of this port`)
+}
 /** RingDriver.wait's "already ready" (RxRing/TxRing compare it by identity and sync again without waiting). */
 const RESOLVED_WAIT = RESOLVED
 
@@ -299,6 +318,7 @@ export class NicPort {
    */
   #nicRing(p: Pollable, i: number, mtu: number): void {
     const g = this.geometry
+    const nbufs = bufferCount(g)
     const fd = p.fd.fd
     const tx = this.#view(nicRingSlot(g, true, i))
     const rx = this.#view(nicRingSlot(g, false, i))
@@ -323,6 +343,9 @@ export class NicPort {
       let stall = 0
       let errs = 0
       let lastErr = 0
+      /** The slot whose packet the qdisc keeps refusing (ENOBUFS), and since when. */
+      let nobufsAt = -1
+      let nobufsSince = 0
       /** Sends the batch: false when the socket is full (the rest stays in the ring). */
       const flush = (): boolean => {
         let off = 0
@@ -332,7 +355,8 @@ export class NicPort {
           if (r > 0) {
             k = r
             done = ends[r - 1]!
-          } else if (r === -EAGAIN || r === -ENOBUFS) {
+            nobufsAt = -1
+          } else if (r === -EAGAIN || (r === -ENOBUFS && !nobufsForGood())) {
             stall = -r
             break
           } else {
@@ -351,6 +375,18 @@ export class NicPort {
         used = 0
         return ok
       }
+      /** ENOBUFS for the packet at `done`: true once it has been refused for NOBUFS_GIVE_UP_MS (then: drop it). */
+      const nobufsForGood = (): boolean => {
+        const now = performance.now()
+        if (nobufsAt !== done) {
+          nobufsAt = done
+          nobufsSince = now
+          return false
+        }
+        if (now - nobufsSince < NOBUFS_GIVE_UP_MS) return false
+        nobufsAt = -1
+        return true
+      }
       this.#drivers.set(nicRingSlot(g, true, i), {
         sync: () => {
           const head = tx.head
@@ -364,10 +400,12 @@ export class NicPort {
             let e = k
             let total = 0
             let frags = 0
-            let bad = false
+            let bad = 0
             for (;;) {
               const l = tx.len(e)
-              if (l > bs) bad = true
+              const bi = tx.bufIdx(e)
+              if (bi < 2 || bi >= nbufs) bad = EINVAL
+              else if (l > bs) bad ||= EMSGSIZE
               total += l
               frags++
               const more = (tx.slotFlags(e) & NS_MOREFRAG) !== 0
@@ -375,10 +413,11 @@ export class NicPort {
               if (!more) break
               if (e === head) break outer // an unfinished chain waits for its last fragment
             }
-            if (bad || frags > MAX_FRAGS) {
+            if (bad !== 0 || frags > MAX_FRAGS) {
               if (!flush()) break
-              errs++ // a slot longer than its buffer, or more than NETMAP_MAX_FRAGS fragments: dropped
-              lastErr = EMSGSIZE
+              // a bad buf_idx, a slot longer than its buffer, or more than NETMAP_MAX_FRAGS fragments: dropped
+              errs++
+              lastErr = bad || EMSGSIZE
               done = e
               k = e
               continue
@@ -430,6 +469,8 @@ export class NicPort {
       /** Batch mode: the datagrams of the batch not yet in the ring, pj … pn-1 (a chain needed more free slots). */
       let pj = 0
       let pn = 0
+      /** A free slot with a bad buf_idx found by this sync (-1: none). */
+      let badSlot = -1
       /** Copies pending datagrams into the ring, a frame longer than a buffer as a NS_MOREFRAG chain. */
       const deliver = (): boolean => {
         for (; pj < pn; pj++) {
@@ -444,6 +485,13 @@ export class NicPort {
             continue
           }
           if (frags > room) return false
+          for (let f = 0, t = hwtail; f < frags; f++, t = t === lim ? 0 : t + 1) {
+            const bi = rx.bufIdx(t)
+            if (bi < 2 || bi >= nbufs) {
+              badSlot = t
+              return false
+            }
+          }
           let o = batchOff + pj * slotSize
           const endo = o + len
           for (let f = 0; f < frags; f++) {
@@ -461,8 +509,12 @@ export class NicPort {
       /** Direct mode: recvmmsg into the run of consecutive buffers from hwtail (up to the wrap point). */
       const recvDirect = (): boolean => {
         const b0 = rx.bufIdx(hwtail)
+        if (b0 < 2 || b0 >= nbufs) {
+          badSlot = hwtail
+          return false
+        }
         let m = 1
-        const most = Math.min(room, 64, n - hwtail)
+        const most = Math.min(room, 64, n - hwtail, nbufs - b0)
         while (m < most && rx.bufIdx(hwtail + m) === b0 + m) m++
         const got = binding.recvmmsg(fd, u8, bufBase + b0 * bs, m * bs, bs, meta, null, 0, 0)
         if (got <= 0) return false
@@ -482,6 +534,13 @@ export class NicPort {
         if (hwtail === n) hwtail = 0
         room -= w
         return got === m // a full run: there may be more
+      }
+      /** Would the first pending datagram fit the slots the application has given back? */
+      const pendingFits = (): boolean => {
+        let free = rx.head - 1 - hwtail
+        if (free < 0) free += n
+        const len = meta[pj * 3]!
+        return (len <= bs ? 1 : Math.ceil(len / bs)) <= free
       }
       this.#drivers.set(nicRingSlot(g, false, i), {
         sync: () => {
@@ -507,8 +566,15 @@ export class NicPort {
           }
           rx.tail = hwtail
           stamp()
+          if (badSlot >= 0) {
+            const t = badSlot
+            badSlot = -1
+            throw badBuffer('rxsync', t, rx.bufIdx(t))
+          }
         },
-        wait: (signal) => (pj < pn ? RESOLVED_WAIT : p.wait('readable', signal)),
+        // a chain waiting for free slots: ready at once only if the ring has room for it now (else the application
+        // holds slots, and waiting on the socket at least goes through the event loop)
+        wait: (signal) => (pj < pn && pendingFits() ? RESOLVED_WAIT : p.wait('readable', signal)),
         ready: () => false,
       })
     }
@@ -517,6 +583,8 @@ export class NicPort {
   /** The host ring pair over the tap fd: TX = write(2) per frame into the stack, RX = read(2) per frame from it. */
   #hostRing(p: Pollable): void {
     const g = this.geometry
+    const nbufs = bufferCount(g)
+    const valid = (b: number): boolean => b >= 2 && b < nbufs
     const fd = p.fd.fd
     const tx = this.#view(nicRingSlot(g, true, g.nRings))
     const rx = this.#view(nicRingSlot(g, false, g.nRings))
@@ -536,27 +604,38 @@ export class NicPort {
           if (head > lim) throw new NetmapError('SyncError', `txsync prologue: head ${head} out of range`)
           let errs = 0
           let lastErr = 0
+          /**
+           * Every failed write is counted; a full or down tap or a runt frame is dropped quietly (the stack would drop
+           * it too), anything else — and a packet the ring itself made bad — is also thrown once after the sync.
+           */
+          const countWriteError = (r: number, ours: boolean): void => {
+            stats.txErrors++
+            stats.txLastErrno = -r
+            if (ours || (r !== -EAGAIN && r !== -ENOBUFS && r !== -EIO && r !== -EINVAL && r !== -ENOMEM)) {
+              errs++
+              lastErr = -r
+            }
+          }
           let k = hwcur
           outer: while (k !== head) {
             if ((tx.slotFlags(k) & NS_MOREFRAG) === 0) {
               // one slot: written from its buffer
               const len = tx.len(k)
-              const r = len > bs ? -EMSGSIZE : binding.write(fd, u8, bufBase + tx.bufIdx(k) * bs, len)
-              if (r < 0 && r !== -EAGAIN && r !== -ENOBUFS && r !== -EIO && r !== -EINVAL && r !== -ENOMEM) {
-                errs++
-                lastErr = -r
-              }
+              const bi = tx.bufIdx(k)
+              const r = !valid(bi) ? -EINVAL : len > bs ? -EMSGSIZE : binding.write(fd, u8, bufBase + bi * bs, len)
+              if (r < 0) countWriteError(r, !valid(bi))
               k = k === lim ? 0 : k + 1
               continue
             }
             let e = k
             let total = 0
             let frags = 0
-            let bad = false
+            let bad = 0
             for (;;) {
               const len = tx.len(e)
-              if (len > bs || frags >= MAX_FRAGS) bad = true
-              else {
+              if (!valid(tx.bufIdx(e))) bad = EINVAL
+              else if (len > bs || frags >= MAX_FRAGS) bad ||= EMSGSIZE
+              else if (bad === 0) {
                 const off = bufBase + tx.bufIdx(e) * bs
                 u8.copyWithin(gather + total, off, off + len)
               }
@@ -567,19 +646,13 @@ export class NicPort {
               if (!more) break
               if (e === head) break outer // an unfinished chain waits for its last fragment
             }
-            const r = bad ? -EMSGSIZE : binding.write(fd, u8, gather, total)
-            // a full or down tap, or a runt frame: dropped, as the stack would drop it
-            if (r < 0 && r !== -EAGAIN && r !== -ENOBUFS && r !== -EIO && r !== -EINVAL && r !== -ENOMEM) {
-              errs++
-              lastErr = -r
-            }
+            const r = bad !== 0 ? -bad : binding.write(fd, u8, gather, total)
+            if (r < 0) countWriteError(r, bad !== 0)
             k = e
           }
           hwcur = k
           tx.tail = k === 0 ? lim : k - 1
           if (errs > 0) {
-            stats.txErrors += errs
-            stats.txLastErrno = lastErr
             throw new NetmapError(
               'Io',
               `write to tap dropped ${errs} frame${errs === 1 ? '' : 's'}: errno ${lastErr} (${errnoName(lastErr)})`,
@@ -599,6 +672,11 @@ export class NicPort {
       let hwtail = 0
       /** Bytes of a frame read but not yet in the ring (it needed more slots than were free), or 0. */
       let pending = 0
+      const hostPendingFits = (): boolean => {
+        let free = rx.head - 1 - hwtail
+        if (free < 0) free += n
+        return (pending <= bs ? 1 : Math.ceil(pending / bs)) <= free
+      }
       this.#drivers.set(nicRingSlot(g, false, g.nRings), {
         sync: () => {
           const head = rx.head
@@ -626,6 +704,15 @@ export class NicPort {
               pending = len
               break
             }
+            let bad = -1
+            for (let f = 0, t = hwtail; f < frags && bad < 0; f++, t = t === lim ? 0 : t + 1) {
+              if (!valid(rx.bufIdx(t))) bad = t
+            }
+            if (bad >= 0) {
+              pending = len
+              rx.tail = hwtail
+              throw badBuffer('host rxsync', bad, rx.bufIdx(bad))
+            }
             pending = 0
             for (let f = 0, o = 0; f < frags; f++) {
               const m = Math.min(bs, len - o)
@@ -641,7 +728,7 @@ export class NicPort {
           stamp()
           if (err !== 0) throw new NetmapError('Io', `read from tap failed: errno ${err} (${errnoName(err)})`)
         },
-        wait: (signal) => (pending > 0 ? RESOLVED_WAIT : p.wait('readable', signal)),
+        wait: (signal) => (pending > 0 && hostPendingFits() ? RESOLVED_WAIT : p.wait('readable', signal)),
         ready: () => false,
       })
     }

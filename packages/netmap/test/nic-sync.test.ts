@@ -30,6 +30,8 @@ describe.skipIf(!p.ok)(`NIC and host ring syncs without the module (${p.reason})
       ipn(ns, 'addr', 'add', '10.78.0.1/24', 'dev', 'tb0')
       ipn(ns, 'link', 'set', 'tb0', 'up')
       ipn(ns, 'neigh', 'add', '10.78.0.2', 'lladdr', '02:00:00:00:00:02', 'dev', 'tb0', 'nud', 'permanent')
+      addVeth(ns, 'n0', 'n1')
+      execTc(ns, ['qdisc', 'add', 'dev', 'n0', 'root', 'pfifo', 'limit', '0'])
       ipn(ns, 'tuntap', 'add', 'dev', 'tr0', 'mode', 'tap')
       ipn(ns, 'tuntap', 'add', 'dev', 'tv0', 'mode', 'tap', 'vnet_hdr')
       ipn(ns, 'tuntap', 'add', 'dev', 'tq0', 'mode', 'tap', 'pi')
@@ -96,6 +98,24 @@ describe.skipIf(!p.ok)(`NIC and host ring syncs without the module (${p.reason})
     expect(r['netmap:tq0^']).toMatchObject({ kind: 'BindFail', message: expect.stringMatching(/no IFF_NO_PI/) })
     expect(r['netmap:tr0^']).toBe('opened') // `^` on a plain tap still works
     expect(r.flagsUnchanged).toBe(true)
+  }, 60_000)
+
+  it('a frame the qdisc refuses for good (ENOBUFS) is dropped after a bounded retry: reported once, ring free', async () => {
+    const r = await inNs('nobufs')
+    expect(r.errors).toEqual([expect.objectContaining({ kind: 'Io', message: expect.stringMatching(/ENOBUFS/) })])
+    expect(r.space).toBe((r.numSlots as number) - 1)
+    expect(r.stats).toMatchObject({ txErrors: 1, txLastErrno: 105 })
+  }, 60_000)
+
+  it('a buf_idx the user broke: that TX packet is dropped (EINVAL), the others go out; RX stops with SyncError', async () => {
+    const r = await inNs('badidx')
+    expect(r.txErrors).toEqual([expect.objectContaining({ kind: 'Io', message: expect.stringMatching(/EINVAL/) })])
+    expect(r.txStats).toMatchObject({ txErrors: 1, txLastErrno: 22 })
+    expect(r.received).toEqual([10, 12])
+    expect(r.rxErrors).toEqual([
+      expect.objectContaining({ kind: 'SyncError', message: expect.stringMatching(/buf_idx/) }),
+    ])
+    expect(r.afterRepair).toEqual([20])
   }, 60_000)
 })
 
