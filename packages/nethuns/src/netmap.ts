@@ -355,9 +355,55 @@ class NetmapEngine implements NativeSocket {
   // --- transmit (NetmapSocket's txAvail/txOffset/txSubmit) ----------------------------------------------------
 
   txAvail(): number {
-    const tx = this.tx!
-    tx.sync() // txsync: reclaims the slots the peer (or the NIC) is done with
-    return tx.view.space()
+    this.#txSync() // txsync: reclaims the slots the peer (or the NIC) is done with
+    return this.tx!.view.space()
+  }
+
+  /** A frame the NIC port dropped for good in some txsync, thrown once by the next flush (ERR_NETHUNS_NETMAP). */
+  #txDropped: NethunsError | null = null
+
+  /**
+   * Every txsync goes through here, whoever runs it (flush, txAvail, the wait loop): frames the NIC port drops for
+   * good (its txErrors delta) come off `sent`, and its `Io` error is kept for the next flush instead of escaping
+   * from send() or stopping the wait loop. Other failures throw.
+   */
+  #txSync(): void {
+    try {
+      this.tx!.sync()
+    } catch (e) {
+      this.#txFailed(e)
+    } finally {
+      this.#noteTxDrops()
+    }
+  }
+
+  /** A failed txsync: an `Io` drop is kept for the next flush; anything else throws. */
+  #txFailed(e: unknown): void {
+    const f = netmapFailure(e, 'netmap send', this.#portspec)
+    if (asNetmapError(e)?.kind !== 'Io') throw f
+    this.#txDropped ??= f
+  }
+
+  /** The port's txErrors counted so far: what grew since comes off `sent` (once, whichever path saw it). */
+  #txErrorsSeen = 0
+
+  #noteTxDrops(): void {
+    const now = this.port.stats?.txErrors ?? 0
+    const dropped = now - this.#txErrorsSeen
+    this.#txErrorsSeen = now
+    if (dropped > 0 && this.#counters !== null) this.#counters[C_SENT] -= dropped
+  }
+
+  /** The wait loop's TX wait: @x/netmap's ready() syncs as it waits, so a drop it meets is recorded, not fatal. */
+  #txReady(signal: AbortSignal): Promise<void> {
+    return this.tx!.ready(1, signal).then(
+      () => this.#noteTxDrops(),
+      (e) => {
+        this.#noteTxDrops()
+        if (signal.aborted) throw e
+        this.#txFailed(e)
+      },
+    )
   }
 
   /** Byte offset (in the region) of the buffer of the k-th slot after head. */
@@ -384,20 +430,16 @@ class NetmapEngine implements NativeSocket {
     }
     v.head = h
     v.cur = h
-    // NIC ports: a frame the kernel refuses for good is dropped alone and the sync throws once, after sending the
-    // rest; what it dropped is the port's txErrors delta, so `sent` counts only what left
-    const errorsBefore = this.port.stats?.txErrors ?? 0
     const c = this.#counters
-    try {
-      if (kick || n > 0) tx.sync()
-    } catch (e) {
-      const dropped = (this.port.stats?.txErrors ?? 0) - errorsBefore
-      if (c !== null) c[C_SENT] += Math.max(n - dropped, 0)
-      throw netmapFailure(e, 'netmap send', this.#portspec)
-    }
     if (c !== null) {
-      c[C_SENT] += n
+      c[C_SENT] += n // less what a NIC port drops for good, whichever sync finds it (#txSync)
       c[C_TX_BYTES] += bytes
+    }
+    if (kick || n > 0) this.#txSync()
+    const dropped = this.#txDropped
+    if (dropped !== null) {
+      this.#txDropped = null
+      throw dropped
     }
     return n
   }
@@ -458,7 +500,7 @@ class NetmapEngine implements NativeSocket {
       }
     }
     if (events & WRITABLE && this.tx !== null) {
-      this.tx.sync()
+      this.#txSync()
       if (this.tx.view.space() > 0) f |= WRITABLE
     }
     return f
@@ -472,7 +514,7 @@ class NetmapEngine implements NativeSocket {
     signal.addEventListener('abort', onAbort, { once: true })
     try {
       if (events & READABLE) for (const R of this.rxSides) waits.push(R.ring.ready(ac.signal))
-      if (events & WRITABLE && this.tx !== null) waits.push(this.tx.ready(1, ac.signal))
+      if (events & WRITABLE && this.tx !== null) waits.push(this.#txReady(ac.signal))
       if (waits.length === 0) return
       for (const w of waits) w.catch(() => {})
       await (waits.length === 1 ? waits[0] : Promise.race(waits))

@@ -2,6 +2,7 @@
 // processes, between worker threads, in one thread) and on a veth pair in a namespace of our own (netmap:a0 ↔
 // af_packet or netmap:a1), with sequence numbers and byte checks; plus ring selection by queue, holding payloads
 // (backpressure, not drops, on a pipe), typed errors, closed sockets and the missing-peer message.
+import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -623,6 +624,17 @@ describe.skipIf(!probe.ok)(`netmap NIC ports over veth in a netns (${probe.reaso
     )
     expect(tx.sent).toBe(500)
     expect(rx).toMatchObject({ ours: 500, unique: 500, corrupt: 0, dup: 0 })
+  })
+
+  it('frames the NIC port drops for good (a qdisc refusing all): waits end, one ERR_NETHUNS_NETMAP, sent 0', () => {
+    execFileSync('ip', ['-n', ns.name, 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1'])
+    execFileSync('ip', ['-n', ns.name, 'link', 'set', 'd0', 'up'])
+    execFileSync('ip', ['-n', ns.name, 'link', 'set', 'd1', 'up'])
+    ns.run(['tc', 'qdisc', 'add', 'dev', 'd0', 'root', 'pfifo', 'limit', '0'])
+    const fixture = new URL('./fixtures/netmap-drop.mjs', import.meta.url).pathname
+    const r = JSON.parse(ns.run([process.execPath, fixture]).trim().split('\n').at(-1)!)
+    expect(r).toMatchObject({ queued: 3, flushErrors: ['ERR_NETHUNS_NETMAP'], errorEvents: [], sent: 0 })
+    expect(r.thrown).toBeUndefined()
   })
 
   it('host rings without the module are ERR_NETHUNS_NOT_AVAILABLE', async () => {

@@ -196,7 +196,7 @@ export class Netmap implements Disposable {
    */
   get ringFds(): ReadonlyMap<number | 'host', number> {
     const i = this.#impl
-    if (i.kind === 'nic') return i.port.fds
+    if (i.kind === 'nic') return new Map(i.port.fds)
     const m = new Map<number | 'host', number>()
     for (let k = this.firstRing; k <= this.lastRing; k++) m.set(k, this.fd)
     return m

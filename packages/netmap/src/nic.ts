@@ -52,10 +52,12 @@ const { EAGAIN, ENOBUFS, EIO, EINVAL, ENOMEM, EMSGSIZE } = osConstants.errno
 const MAX_FRAGS = 64
 /**
  * ENOBUFS from AF_PACKET is NET_XMIT_DROP: the qdisc (or driver) refused the frame. Usually a full queue that drains;
- * a frame still refused after this long (a policy drop: `pfifo limit 0`, a tbf burst smaller than the frame) is
- * dropped alone and reported, so it cannot hold the ring for ever.
+ * a frame still refused after NOBUFS_GIVE_UP_TRIES retries spread over NOBUFS_GIVE_UP_MS (a policy drop: `pfifo
+ * limit 0`, a tbf burst smaller than the frame, a NIC without carrier) is dropped alone and reported, so it cannot
+ * hold the ring for ever; until a frame goes out again, later ENOBUFS frames are dropped at once.
  */
 const NOBUFS_GIVE_UP_MS = 50
+const NOBUFS_GIVE_UP_TRIES = 20
 
 /**
  * A slot's buf_idx is the user's to change (zero-copy swaps); as the kernel does, one outside [2, buffers) is never
@@ -343,9 +345,12 @@ export class NicPort {
       let stall = 0
       let errs = 0
       let lastErr = 0
-      /** The slot whose packet the qdisc keeps refusing (ENOBUFS), and since when. */
+      /** The slot whose packet the qdisc keeps refusing (ENOBUFS), since when, and how often. */
       let nobufsAt = -1
       let nobufsSince = 0
+      let nobufsTries = 0
+      /** A frame was given up on and nothing has gone out since: the qdisc refuses for good. */
+      let refusing = false
       /** Sends the batch: false when the socket is full (the rest stays in the ring). */
       const flush = (): boolean => {
         let off = 0
@@ -356,6 +361,7 @@ export class NicPort {
             k = r
             done = ends[r - 1]!
             nobufsAt = -1
+            refusing = false
           } else if (r === -EAGAIN || (r === -ENOBUFS && !nobufsForGood())) {
             stall = -r
             break
@@ -377,14 +383,17 @@ export class NicPort {
       }
       /** ENOBUFS for the packet at `done`: true once it has been refused for NOBUFS_GIVE_UP_MS (then: drop it). */
       const nobufsForGood = (): boolean => {
+        if (refusing) return true
         const now = performance.now()
         if (nobufsAt !== done) {
           nobufsAt = done
           nobufsSince = now
+          nobufsTries = 1
           return false
         }
-        if (now - nobufsSince < NOBUFS_GIVE_UP_MS) return false
+        if (++nobufsTries < NOBUFS_GIVE_UP_TRIES || now - nobufsSince < NOBUFS_GIVE_UP_MS) return false
         nobufsAt = -1
+        refusing = true
         return true
       }
       this.#drivers.set(nicRingSlot(g, true, i), {

@@ -460,12 +460,13 @@ export class ShmEndpoint {
    *    `stallUs`, which also covers a kicked peer's wake-up); never while it sleeps waiting for this end, never after
    *    it stopped moving for `stallUs` (descheduled, idle, or slow to wake), never once this thread was preempted,
    *    and never longer than `spinUs` in all (less on a loaded machine: see #spin);
-   * 2. SharedArrayBuffer pipes: a short blocking sleep on the doorbell (Atomics.wait, at most `blockUs`), with
+   * 2. SharedArrayBuffer pipes, when `blockUs` > 0 (X_NETMAP_BLOCK_US; off by default): a short blocking sleep on
+   *    the doorbell (Atomics.wait, at most `blockUs`), with
    *    need_kick armed: a wake-up there takes a futex hand-off (a few µs) instead of an event-loop turn, and the CPU
    *    goes to the peer meanwhile;
    * 3. the asynchronous sleep: need_kick armed, re-check, doorbell (waitAsync, or the FIFO/eventfd through libuv).
    * When the peer end is open in this same thread, steps 1 and 2 are skipped (it cannot move meanwhile). Steps 1 and
-   * 2 block this thread's event loop (at most spinUs + blockUs, 400 µs by default, once per wait), as the 50 µs spin
+   * 2 block this thread's event loop (at most spinUs + blockUs, 200 µs by default, once per wait), as the 50 µs spin
    * did before them. Rejects with PeerGone when the peer's process died (checked on a 250 ms watchdog while asleep).
    */
   waitFor(ready: () => boolean, signal?: AbortSignal): Promise<void> {
