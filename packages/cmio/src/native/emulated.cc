@@ -67,23 +67,8 @@ static ssize_t RecvOne(int fd, void *buf, size_t cap, int *fds, size_t nfds, siz
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;  // not yet: poll
       return -errno;
     }
-    size_t k = 0;
-    bool extra = false;
-    for (cmsghdr *c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      int *in = reinterpret_cast<int *>(CMSG_DATA(c));
-      for (size_t i = 0; i < count; i++) {
-        int f;
-        std::memcpy(&f, in + i, sizeof f);
-        if (k < nfds) fds[k++] = f;
-        else {
-          ::close(f);
-          extra = true;
-        }
-      }
-    }
-    if ((msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) != 0 || extra) {
+    size_t k = x::TakeRights(msg, fds, nfds);  // more than nfds fds, or cut control data: all closed, MSG_CTRUNC
+    if ((msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) != 0) {
       for (size_t i = 0; i < k; i++) ::close(fds[i]);
       return -EMSGSIZE;
     }

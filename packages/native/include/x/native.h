@@ -8,3 +8,4 @@
 #include "mapping.h"
 #include "poll.h"
 #include "poll_object.h"
+#include "rights.h"

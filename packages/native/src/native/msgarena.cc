@@ -87,28 +87,7 @@ napi_value Recv(napi_env env, napi_callback_info cbi) {
   ssize_t n;
   do n = ::recvmsg(v[0], &msg, v[3] | MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
   if (n < 0) return Int(env, -errno);
-  size_t got = 0;
-  bool truncated = (msg.msg_flags & MSG_CTRUNC) != 0;
-  for (cmsghdr *c = msg.msg_controllen ? CMSG_FIRSTHDR(&msg) : nullptr; c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    const int *in = reinterpret_cast<const int *>(CMSG_DATA(c));
-    for (size_t i = 0; i < k; i++) {
-      int rfd;
-      std::memcpy(&rfd, in + i, sizeof rfd);
-      if (truncated || got >= a->maxFds) {
-        ::close(rfd);
-        truncated = true;
-      } else {
-        a->fds[got++] = rfd;
-      }
-    }
-  }
-  if (truncated) {
-    for (size_t i = 0; i < got; i++) ::close(a->fds[i]);
-    got = 0;
-    msg.msg_flags |= MSG_CTRUNC;
-  }
+  size_t got = x::TakeRights(msg, a->fds, a->maxFds);
   a->info[0] = msg.msg_flags;
   a->info[1] = static_cast<int32_t>(got);
   return Int(env, n);

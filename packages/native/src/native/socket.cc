@@ -227,28 +227,7 @@ static Napi::Value Recvmsg(const Napi::CallbackInfo &info) {
   do n = ::recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
   if (n < 0) return Napi::Number::New(env, -errno);
 
-  size_t got = 0;
-  bool truncated = (msg.msg_flags & MSG_CTRUNC) != 0;
-  for (cmsghdr *c = msg.msg_controllen ? CMSG_FIRSTHDR(&msg) : nullptr; c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    const int *in = reinterpret_cast<const int *>(CMSG_DATA(c));
-    for (size_t i = 0; i < k; i++) {
-      int rfd;
-      std::memcpy(&rfd, in + i, sizeof rfd);
-      if (truncated || got >= cap) {
-        ::close(rfd);
-        truncated = true;
-      } else {
-        reinterpret_cast<int32_t *>(fdsOut.data)[got++] = rfd;
-      }
-    }
-  }
-  if (truncated) {
-    for (size_t i = 0; i < got; i++) ::close(reinterpret_cast<int32_t *>(fdsOut.data)[i]);
-    got = 0;
-    msg.msg_flags |= MSG_CTRUNC;
-  }
+  size_t got = x::TakeRights(msg, reinterpret_cast<int32_t *>(fdsOut.data), cap);
   o[0] = msg.msg_flags;
   o[1] = static_cast<int32_t>(got);
   o[2] = static_cast<int32_t>(msg.msg_namelen);
