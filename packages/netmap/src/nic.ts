@@ -64,6 +64,17 @@ const NOBUFS_GIVE_UP_TRIES = 20
  * dereferenced: TX drops that packet (EINVAL, counted and thrown once), RX stops and throws SyncError after
  * publishing what it received.
  */
+/** RX slots the kernel side may fill: from hwtail up to the one before head (one slot stays empty). */
+function rxRoom(head: number, hwtail: number, n: number): number {
+  const r = head - 1 - hwtail
+  return r < 0 ? r + n : r
+}
+
+/** Slots a frame of len bytes takes (a NS_MOREFRAG chain when it is longer than a buffer). */
+function fragments(len: number, bufSize: number): number {
+  return len <= bufSize ? 1 : Math.ceil(len / bufSize)
+}
+
 function bufferCount(g: NicGeometry): number {
   return Math.floor(g.bufTotal / g.bufSize)
 }
@@ -488,7 +499,7 @@ export class NicPort {
             continue
           }
           const len = meta[pj * 3]!
-          const frags = len <= bs ? 1 : Math.ceil(len / bs)
+          const frags = fragments(len, bs)
           if (frags > lim) {
             stats.rxTruncated++ // longer than the whole ring could hold
             continue
@@ -546,17 +557,13 @@ export class NicPort {
       }
       /** Would the first pending datagram fit the slots the application has given back? */
       const pendingFits = (): boolean => {
-        let free = rx.head - 1 - hwtail
-        if (free < 0) free += n
-        const len = meta[pj * 3]!
-        return (len <= bs ? 1 : Math.ceil(len / bs)) <= free
+        return fragments(meta[pj * 3]!, bs) <= rxRoom(rx.head, hwtail, n)
       }
       this.#drivers.set(nicRingSlot(g, false, i), {
         sync: () => {
           const head = rx.head
           if (head > lim) throw new NetmapError('SyncError', `rxsync prologue: head ${head} out of range`)
-          room = head - 1 - hwtail
-          if (room < 0) room += n
+          room = rxRoom(head, hwtail, n)
           if (direct) {
             while (room > 0 && recvDirect()) {}
           } else {
@@ -682,16 +689,13 @@ export class NicPort {
       /** Bytes of a frame read but not yet in the ring (it needed more slots than were free), or 0. */
       let pending = 0
       const hostPendingFits = (): boolean => {
-        let free = rx.head - 1 - hwtail
-        if (free < 0) free += n
-        return (pending <= bs ? 1 : Math.ceil(pending / bs)) <= free
+        return fragments(pending, bs) <= rxRoom(rx.head, hwtail, n)
       }
       this.#drivers.set(nicRingSlot(g, false, g.nRings), {
         sync: () => {
           const head = rx.head
           if (head > lim) throw new NetmapError('SyncError', `rxsync prologue: head ${head} out of range`)
-          let room = head - 1 - hwtail
-          if (room < 0) room += n
+          let room = rxRoom(head, hwtail, n)
           let err = 0
           while (room > 0) {
             let len = pending
@@ -703,7 +707,7 @@ export class NicPort {
               }
               len = r
             }
-            const frags = len <= bs ? 1 : Math.ceil(len / bs)
+            const frags = fragments(len, bs)
             if (frags > lim) {
               pending = 0
               stats.rxTruncated++ // longer than the whole ring could hold
