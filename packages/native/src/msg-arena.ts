@@ -4,6 +4,7 @@ import { constants } from 'node:os'
 import { binding, K } from './binding.js'
 import { errnoException, type SystemError, XNativeError } from './errors.js'
 import { type FdLike, fdOf, OwnedFd } from './fd.js'
+import { sendMsg } from './msg.js'
 
 export interface MsgArenaOptions {
   /** Bytes of the receive area (default 4096): a longer datagram is cut, with `truncated` set. */
@@ -127,6 +128,17 @@ export class MsgArena implements Disposable {
 
   [Symbol.dispose](): void {
     this.close()
+  }
+
+  /**
+   * sendmsg(2) of any view → bytes or -errno: a view of sendBuffer goes out by offset (nothing re-parsed), any other
+   * through sendMsg. For callers whose messages are usually, not always, built in the send area.
+   */
+  sendFrom(fd: FdLike, view: ArrayBufferView, flags = 0): number {
+    const own = this.sendBuffer
+    if (view.buffer === own.buffer && view.byteOffset >= own.byteOffset)
+      return this.sendAt(fd, view.byteOffset - own.byteOffset, view.byteLength, flags)
+    return sendMsg(fd, view, { flags })
   }
 
   #closePending(): void {

@@ -22,6 +22,16 @@ describe('MsgArena (recvmsg/sendmsg over a buffer checked once)', () => {
       expect(io.recv(b)).toBe(4)
       expect(io.recvView.getUint32(0, true)).toBe(0xdeadbeef)
       expect(io.recv(b)).toBe(-11)
+      // sendFrom: a view of the send area goes by offset, any other view through sendMsg; both arrive the same
+      io.sendBuffer.set([9, 8, 7], 20)
+      expect(io.sendFrom(a, io.sendBuffer.subarray(20, 23))).toBe(3)
+      expect(io.sendFrom(a, Uint8Array.of(6, 5))).toBe(2)
+      expect(io.sendFrom(a, io.recvBuffer.subarray(0, 2))).toBe(2) // the same buffer, outside the send area
+      expect(io.recv(b)).toBe(3)
+      expect([...io.recvBuffer.subarray(0, 3)]).toEqual([9, 8, 7])
+      expect(io.recv(b)).toBe(2)
+      expect([...io.recvBuffer.subarray(0, 2)]).toEqual([6, 5])
+      expect(io.recv(b)).toBe(2)
     } finally {
       a.close()
       b.close()

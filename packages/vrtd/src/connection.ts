@@ -331,12 +331,7 @@ export class Connection implements Disposable {
         this.#tickOpen = true
         queueMicrotask(this.#endTick)
       }
-      const io = this.#io
-      const r = withFds
-        ? sendMsg(this.#fd, data, { fds })
-        : data.buffer === io.sendBuffer.buffer
-          ? io.sendAt(this.#fd, data.byteOffset - io.sendBuffer.byteOffset, data.byteLength)
-          : sendMsg(this.#fd, data)
+      const r = withFds ? sendMsg(this.#fd, data, { fds }) : this.#io.sendFrom(this.#fd, data)
       if (r >= 0) return
       if (r !== EAGAIN) {
         this.#teardown(this.#connError('SOCKET_ERROR', 'send failed', errnoException(r, 'sendmsg')))

@@ -100,12 +100,7 @@ export class Peer {
       if (this.#outbox.length === 0 && replies.add(data, fds)) return
     }
     if (this.#outbox.length === 0) {
-      const r =
-        fds && fds.length > 0
-          ? sendMsg(this.#fd, data, { fds })
-          : data.buffer === replyBuffer.buffer
-            ? io.sendAt(this.#fd, data.byteOffset - replyBuffer.byteOffset, data.byteLength)
-            : sendMsg(this.#fd, data)
+      const r = fds && fds.length > 0 ? sendMsg(this.#fd, data, { fds }) : io.sendFrom(this.#fd, data)
       if (r >= 0) return
       if (r !== EAGAIN) {
         this.close(`send failed: ${errnoException(r, 'sendmsg').code}`)
