@@ -165,18 +165,17 @@ interface RxSide {
 }
 
 function rxSide(ring: RxRing): RxSide {
-  const v = ring.view
-  const bufBase = v.byteOffset + v.bufOfs
-  const aligned = bufBase % 4 === 0 && v.nrBufSize % 4 === 0
+  const aligned = ring.bufBase % 4 === 0 && ring.bufSize % 4 === 0
+  const u8 = ring.u8
   return {
     ring,
     index: ring.index,
-    numSlots: v.numSlots,
-    bufSize: v.nrBufSize,
-    bufBase,
-    u8: new Uint8Array(v.buffer),
-    u32: aligned ? new Uint32Array(v.buffer, 0, v.buffer.byteLength >>> 2) : null,
-    slots: new Uint32Array(v.buffer, v.byteOffset + 256, v.numSlots * 4),
+    numSlots: ring.numSlots,
+    bufSize: ring.bufSize,
+    bufBase: ring.bufBase,
+    u8,
+    u32: aligned ? new Uint32Array(u8.buffer, u8.byteOffset, u8.byteLength >>> 2) : null,
+    slots: ring.slots,
   }
 }
 

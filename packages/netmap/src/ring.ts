@@ -30,11 +30,15 @@ abstract class Ring extends EventEmitter<RingEvents> {
   readonly numSlots: number
   readonly bufSize: number
   protected readonly driver: RingDriver
-  protected readonly u8: Uint8Array
-  protected readonly bufBase: number
-  /** Slot words: buf_idx at [4k], len | flags << 16 at [4k + 1] (little-endian). */
-  protected readonly slots32: Uint32Array
-  protected readonly slots16: Uint16Array
+  // The ring's memory for loops that walk the slots themselves, as netmap's C programs do (see "Walking a ring
+  // yourself" in the README): slot k's buffer is u8[bufBase + slots[4k] * bufSize …], its length
+  // slots[4k + 1] & 0xffff and its flags slots[4k + 1] >>> 16 (little-endian hosts); head/cur/tail are `view`'s.
+  /** The whole region (every ring and buffer of the port), as bytes. */
+  readonly u8: Uint8Array
+  /** Byte offset in `u8` of buffer 0: NETMAP_BUF(ring, i) is `bufBase + i * bufSize`. */
+  readonly bufBase: number
+  /** The slot array as 32-bit words, 4 per slot: buf_idx at [4k], len | flags << 16 at [4k + 1], ptr at [4k + 2…3]. */
+  readonly slots: Uint32Array
 
   #watch: AbortController | null = null
 
@@ -47,8 +51,7 @@ abstract class Ring extends EventEmitter<RingEvents> {
     this.driver = driver
     this.u8 = new Uint8Array(view.buffer)
     this.bufBase = view.byteOffset + view.bufOfs
-    this.slots32 = new Uint32Array(view.buffer, view.byteOffset + 256, this.numSlots * 4)
-    this.slots16 = new Uint16Array(view.buffer, view.byteOffset + 256, this.numSlots * 8)
+    this.slots = new Uint32Array(view.buffer, view.byteOffset + 256, this.numSlots * 4)
   }
 
   /** NIOCTXSYNC / NIOCRXSYNC for this ring (shm: the ported kernel sync; prologue violations throw SyncError). */
@@ -102,7 +105,8 @@ abstract class Ring extends EventEmitter<RingEvents> {
     return this.view.space()
   }
 
-  protected bufAt(slot: number): number {
+  /** Byte offset in `u8` of slot `slot`'s buffer (NETMAP_BUF(ring, ring->slot[slot].buf_idx)). */
+  bufOffset(slot: number): number {
     return this.bufBase + this.view.bufIdx(slot) * this.bufSize
   }
 }
@@ -166,7 +170,7 @@ export class TxRing extends Ring {
     if (len <= bs) {
       const head = v.head
       if (head === v.tail) return false
-      this.u8.set(bytes, this.bufAt(head))
+      this.u8.set(bytes, this.bufOffset(head))
       v.setLen(head, len)
       v.setSlotFlags(head, 0)
       const next = head + 1 === this.numSlots ? 0 : head + 1
@@ -181,7 +185,7 @@ export class TxRing extends Ring {
     let head = v.head
     for (let f = 0, o = 0; f < frags; f++, o += bs) {
       const n = Math.min(bs, len - o)
-      this.u8.set(bytes.subarray(o, o + n), this.bufAt(head))
+      this.u8.set(bytes.subarray(o, o + n), this.bufOffset(head))
       v.setLen(head, n)
       v.setSlotFlags(head, f < frags - 1 ? NS_MOREFRAG : 0)
       head = v.next(head)
@@ -207,7 +211,7 @@ export class TxRing extends Ring {
       throw new NetmapError('PacketTooLarge', `packet of ${len} bytes exceeds the ${this.bufSize}-byte buffer`)
     this.view.setLen(slot, len)
     this.view.setSlotFlags(slot, 0)
-    return new Uint8Array(this.u8.buffer, this.bufAt(slot), len)
+    return new Uint8Array(this.u8.buffer, this.bufOffset(slot), len)
   }
 
   /** @internal head = cur = head + k. */
@@ -224,7 +228,7 @@ export class TxRing extends Ring {
   fill(n: number, fill: (u8: Uint8Array, offset: number, i: number) => number): number {
     const v = this.view
     const count = Math.min(n, v.space())
-    const s32 = this.slots32
+    const s32 = this.slots
     const u8 = this.u8
     const base = this.bufBase
     const bs = this.bufSize
@@ -332,7 +336,7 @@ export class RxRing extends Ring {
       const next = head + 1 === this.numSlots ? 0 : head + 1
       v.head = next
       v.cur = next
-      return new Frame(this.u8, this.bufAt(head), len)
+      return new Frame(this.u8, this.bufOffset(head), len)
     }
     const parts: [number, number][] = []
     let total = 0
@@ -341,7 +345,7 @@ export class RxRing extends Ring {
       if (k === tail)
         throw new NetmapError('SyncError', 'NS_MOREFRAG chain not complete (the pipe publishes whole packets)')
       const n = v.len(k)
-      parts.push([this.bufAt(k), n])
+      parts.push([this.bufOffset(k), n])
       total += n
       const more = (v.slotFlags(k) & NS_MOREFRAG) !== 0
       k = v.next(k)
@@ -373,15 +377,15 @@ export class RxRing extends Ring {
   drain(max: number, fn: (u8: Uint8Array, offset: number, len: number) => void): number {
     const v = this.view
     const count = Math.min(max, v.space())
-    const s32 = this.slots32
-    const s16 = this.slots16
+    const s32 = this.slots
     const u8 = this.u8
     const base = this.bufBase
     const bs = this.bufSize
     const ns = this.numSlots
     let h = v.head
     for (let i = 0; i < count; i++) {
-      fn(u8, base + s32[h * 4]! * bs, s16[h * 8 + 2]!)
+      const w = h * 4
+      fn(u8, base + s32[w]! * bs, s32[w + 1]! & 0xffff)
       h = h + 1 === ns ? 0 : h + 1
     }
     v.head = h
@@ -398,7 +402,7 @@ export class RxRing extends Ring {
     const v = this.view
     if (i >= v.space()) return null
     const k = v.advance(v.head, i)
-    return new Frame(this.u8, this.bufAt(k), v.len(k))
+    return new Frame(this.u8, this.bufOffset(k), v.len(k))
   }
 
   /** Releases n slots from head (after peek): head = cur = head + n. */

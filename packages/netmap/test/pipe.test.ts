@@ -44,6 +44,71 @@ for (const mode of ['file', 'sab'] as const) {
       expect(a.numTxRings).toBe(1)
     })
 
+    it('fill and drain: one call per slot, lengths kept, across the wrap of a 7-slot ring', () => {
+      const [a, b] = pair(7)
+      const tx = a.txRing(0)
+      const rx = b.rxRing(0)
+      let sent = 0
+      let got = 0
+      for (let round = 0; round < 5; round++) {
+        const n = tx.fill(4, (u8, off, i) => {
+          expect(i).toBeLessThan(4)
+          u8.set(bytes(10 + sent, sent), off)
+          return 10 + sent++
+        })
+        expect(n).toBe(4)
+        tx.sync()
+        rx.sync()
+        const m = rx.drain(100, (u8, off, len) => {
+          expect(len).toBe(10 + got)
+          expect(u8.slice(off, off + len)).toEqual(bytes(len, got++))
+        })
+        expect(m).toBe(4)
+        rx.sync() // releases them
+        tx.sync() // and TX gets them back
+      }
+      expect(got).toBe(20)
+      expect(rx.drain(1, () => {})).toBe(0)
+    })
+
+    it('walking a ring yourself: slots, bufBase and u8 are the ring as netmap lays it out', () => {
+      const [a, b] = pair(7)
+      const tx = a.txRing(0)
+      const rx = b.rxRing(0)
+      for (let round = 0; round < 3; round++) {
+        // TX, as a C program writes it: NETMAP_BUF(ring, slot->buf_idx), slot->len, head = cur = next
+        let h = tx.view.head
+        for (let i = 0; i < 5; i++) {
+          const off = tx.bufBase + tx.slots[h * 4]! * tx.bufSize
+          expect(off).toBe(tx.bufOffset(h))
+          tx.u8.set(bytes(30 + i, round * 5 + i), off)
+          tx.slots[h * 4 + 1] = 30 + i // len, flags 0
+          h = tx.view.next(h)
+        }
+        tx.view.head = h
+        tx.view.cur = h
+        tx.sync()
+        rx.sync()
+        expect(rx.space).toBe(5)
+        // RX: read two by hand, the rest with recv()
+        let k = rx.view.head
+        for (let i = 0; i < 2; i++) {
+          const off = rx.bufBase + rx.slots[k * 4]! * rx.bufSize
+          const len = rx.slots[k * 4 + 1]! & 0xffff
+          expect(rx.slots[k * 4 + 1]! >>> 16).toBe(0) // no flags
+          expect(rx.u8.slice(off, off + len)).toEqual(bytes(30 + i, round * 5 + i))
+          k = rx.view.next(k)
+        }
+        rx.view.head = k
+        rx.view.cur = k
+        for (let i = 2; i < 5; i++) expect(rx.recv()!.copy()).toEqual(bytes(30 + i, round * 5 + i))
+        expect(rx.recv()).toBeNull()
+        rx.sync()
+        tx.sync()
+        expect(tx.space).toBe(6)
+      }
+    })
+
     it('a TX ring takes num_slots-1 packets, then send() returns false (and sendOrThrow WouldBlock)', () => {
       const [a, b] = pair(7)
       const tx = a.txRing(0)
