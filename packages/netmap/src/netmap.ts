@@ -3,7 +3,8 @@
 import { NetmapError } from './errors.js'
 import { NM_PIPE_MAXRINGS } from './layout.js'
 import { NativePort, probeNative } from './native.js'
-import { NicPort, type NicStats } from './nic.js'
+import { NicPort } from './nic.js'
+import type { NicStats } from './nic-shared.js'
 import { type RingDriver, RxRing, TxRing } from './ring.js'
 import { type InheritedPipe, ShmEndpoint } from './shm.js'
 import {
