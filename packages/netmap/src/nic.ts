@@ -41,6 +41,7 @@ import {
   type PortSpec,
 } from './spec.js'
 
+/** The interface's MTU (sysfs), or 1500 when sysfs does not show it. */
 export function interfaceMtu(ifname: string): number {
   try {
     const v = Number.parseInt(readFileSync(`/sys/class/net/${ifname}/mtu`, 'utf8').trim(), 10)
