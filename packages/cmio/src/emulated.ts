@@ -9,6 +9,7 @@ import {
   FdWatcher,
   K,
   type MappedRegion,
+  negErrno,
   OwnedFd,
   recv,
   recvMsg,
@@ -30,7 +31,7 @@ export interface EmulatedOptions {
   signal?: AbortSignal
 }
 
-const EAGAIN = -11
+const { EAGAIN } = negErrno
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

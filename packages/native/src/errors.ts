@@ -1,4 +1,5 @@
 // Node-style system errors: { code: 'EAGAIN', errno: -11, syscall: 'recvmsg' }, the same shape the addon throws.
+import { constants } from 'node:os'
 import { getSystemErrorMap, getSystemErrorName } from 'node:util'
 
 export interface SystemError extends Error {
@@ -43,6 +44,20 @@ export class XNativeError extends Error {
   }
 }
 
-export const EAGAIN = -11
-export const EINTR = -4
-export const EINPROGRESS = -115
+const { errno } = constants
+
+/**
+ * Negated errno values, as the addon's calls return them (`-errno`): `if (r === negErrno.EAGAIN)`. From
+ * os.constants.errno, so the numbers are the platform's.
+ */
+export const negErrno = Object.freeze({
+  EAGAIN: -errno.EAGAIN,
+  EALREADY: -errno.EALREADY,
+  EBUSY: -errno.EBUSY,
+  ECONNABORTED: -errno.ECONNABORTED,
+  EINPROGRESS: -errno.EINPROGRESS,
+  EINTR: -errno.EINTR,
+  EINVAL: -errno.EINVAL,
+  EMSGSIZE: -errno.EMSGSIZE,
+  EPROTO: -errno.EPROTO,
+})

@@ -13,7 +13,7 @@ export {
   bpfProgLoad,
   u32Key,
 } from './bpf.js'
-export { check, errnoException, type SystemError, XNativeError } from './errors.js'
+export { check, errnoException, negErrno, type SystemError, XNativeError } from './errors.js'
 export { EventFd, type EventFdOptions } from './eventfd.js'
 export { type FdLike, fdOf, OwnedFd, pipe, read, write } from './fd.js'
 export { IO, IOC, IOC_NONE, IOC_READ, IOC_WRITE, IOR, IOW, IOWR, ioctl, ioctlInt } from './ioctl.js'

@@ -1,8 +1,7 @@
 // MsgArena: sendmsg/recvmsg for request/reply hot paths (a daemon's loop, a blocking client) over one ArrayBuffer
 // validated once. Each call passes only scalars, returns a count or -errno, and allocates nothing unless fds arrive.
-import { constants } from 'node:os'
 import { binding, K } from './binding.js'
-import { errnoException, type SystemError, XNativeError } from './errors.js'
+import { errnoException, negErrno, type SystemError, XNativeError } from './errors.js'
 import { type FdLike, fdOf, OwnedFd } from './fd.js'
 import { sendMsg } from './msg.js'
 
@@ -15,9 +14,7 @@ export interface MsgArenaOptions {
   maxFds?: number
 }
 
-const { errno } = constants
-const EMSGSIZE = -errno.EMSGSIZE
-const EINVAL = -errno.EINVAL
+const { EINVAL, EMSGSIZE } = negErrno
 
 /**
  * A receive area (`recvBuffer`) and a send area (`sendBuffer`) in one ArrayBuffer that the addon checks once.

@@ -3,9 +3,8 @@
 // (a protocol message must outlive the next read); fds arrive as OwnedFds.
 import { EventEmitter } from 'node:events'
 import { lstatSync, unlinkSync } from 'node:fs'
-import { constants } from 'node:os'
 import { K } from './binding.js'
-import { errnoException, XNativeError } from './errors.js'
+import { errnoException, negErrno, XNativeError } from './errors.js'
 import type { FdLike, OwnedFd } from './fd.js'
 import { sendMsg } from './msg.js'
 import { MsgArena } from './msg-arena.js'
@@ -13,8 +12,7 @@ import { sockaddrUn } from './sockaddr.js'
 import { accept, bind, connect, listen, type PeerCred, peerCred, socket, socketError, socketpair } from './socket.js'
 import { FdWatcher } from './watcher.js'
 
-const EAGAIN = -constants.errno.EAGAIN
-const EMSGSIZE = -constants.errno.EMSGSIZE
+const { EAGAIN, EMSGSIZE } = negErrno
 
 export type UnixAddress = string | { abstract: string }
 

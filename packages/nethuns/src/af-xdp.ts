@@ -2,7 +2,7 @@
 // Context (buffer d = UMEM frame d, payload at frame + 256), so received payloads are zero-copy and their tokens
 // can be consumed in any worker. Copy mode in SKB (generic) or DRV (native) XDP; XDP_ZEROCOPY where the driver has
 // it. The XSKMAP redirect program is shared per interface and detached with the last socket (xdp-program.ts).
-import { errnoException, ifNameToIndex } from '@x/native'
+import { errnoException, ifNameToIndex, negErrno } from '@x/native'
 import { BufferPool } from '@x/ring'
 import { binding, N, type NativeAfXdp } from './binding.js'
 import { type ChannelOptions, type WithChannel, withChannel } from './channel.js'
@@ -18,7 +18,7 @@ import { registerXsk, type XskRegistration } from './xdp-program.js'
 const HEADROOM = N('XDP_HEADROOM')
 const PAGE = N('PAGE_SIZE')
 const S_COMPLETED = N('S_COMPLETED')
-const EBUSY = -16
+const { EBUSY } = negErrno
 
 let warnedAnyQueue = false
 

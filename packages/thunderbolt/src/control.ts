@@ -6,13 +6,13 @@ import {
   DatagramReceiver,
   errnoException,
   FdWatcher,
+  negErrno,
   type OwnedFd,
   type Sockaddr,
   sendMsg,
 } from '@x/native'
 
-const EAGAIN = -11
-const EINTR = -4
+const { EAGAIN, EINTR } = negErrno
 /** The reference sleeps 1 s after a receive error; we stop receiving for 1 s (a back-off, not a poll). */
 const BACKOFF_MS = 1000
 

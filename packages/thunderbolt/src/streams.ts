@@ -7,7 +7,7 @@
 // taken when the tail gets short. The socket is an ordinary Duplex: 'data', pipe(), async iteration, backpressure
 // (a false push() stops reading until the consumer asks for more).
 import net, { type Socket } from 'node:net'
-import { binding, errnoException, K, OwnedFd } from '@x/native'
+import { binding, errnoException, K, negErrno, OwnedFd } from '@x/native'
 import { WatchedFd } from './watched.js'
 
 const MIN_READ = 64 * 1024
@@ -60,9 +60,7 @@ export function adoptStream(fd: OwnedFd): Socket {
   return s
 }
 
-const EAGAIN = -11
-const ECONNABORTED = -103
-const EINTR = -4
+const { EAGAIN, ECONNABORTED, EINTR } = negErrno
 const ACCEPTS_PER_WAKEUP = 64
 
 /** Accepts (accept4, SOCK_CLOEXEC | SOCK_NONBLOCK) when the listener is readable, up to 64 per wake-up. */

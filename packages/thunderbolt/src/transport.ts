@@ -11,6 +11,7 @@ import {
   getpeername,
   getsockoptInt,
   K,
+  negErrno,
   type OwnedFd,
   type ParsedSockaddr,
   parseSockaddr,
@@ -41,9 +42,7 @@ import { bindAny, createSocket } from './sockets.js'
 import { StatsCounter, type TransportStats } from './stats.js'
 import { Acceptor, adoptStream } from './streams.js'
 
-const EINPROGRESS = -115
-const EAGAIN = -11
-const EALREADY = -114
+const { EAGAIN, EALREADY, EINPROGRESS } = negErrno
 const PEER_CACHE_MAX = 1024
 
 interface ResolvedPeer {

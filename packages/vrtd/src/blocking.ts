@@ -4,7 +4,6 @@
 // SO_RCVTIMEO / SO_SNDTIMEO: a daemon that does not answer in time tears the connection down (BAD_CONN, TIMEOUT),
 // a daemon that is gone fails the call at once (BAD_CONN, PEER_CLOSED). Replies are checked exactly as the async
 // Connection checks them.
-import { constants as osConstants } from 'node:os'
 import { encodeRequestInto } from '@x/framing'
 import {
   connect as connectFd,
@@ -12,6 +11,7 @@ import {
   type FdLike,
   K,
   MsgArena,
+  negErrno,
   type OwnedFd,
   sendMsg,
   setsockopt,
@@ -39,8 +39,7 @@ export type BlockingRequestOptions = Omit<RequestOptions, 'signal'>
 
 /** Replies bring at most 3 fds; more is a protocol violation (the arena's recv closes them: -EMSGSIZE). */
 const MAX_REPLY_FDS = 3
-const EAGAIN = -osConstants.errno.EAGAIN
-const EMSGSIZE = -osConstants.errno.EMSGSIZE
+const { EAGAIN, EMSGSIZE } = negErrno
 
 function timeval(ms: number): Uint8Array {
   // struct timeval { long tv_sec; long tv_usec; } (LP64); {0, 0} = no timeout

@@ -7,7 +7,6 @@
 // Readiness comes from one FdWatcher on the socket; it holds the event loop open only while requests are pending,
 // so an idle connection never keeps a process alive. Replies are decoded straight out of one reused receive
 // buffer (4096 + 64 bytes, room for 3 fds: extras are detected and closed).
-import { constants as osConstants } from 'node:os'
 import { encodeRequestInto } from '@x/framing'
 import {
   connect as connectFd,
@@ -16,6 +15,7 @@ import {
   FdWatcher,
   K,
   MsgArena,
+  negErrno,
   OwnedFd,
   SendBatch,
   sendMmsg,
@@ -81,10 +81,9 @@ interface Queued {
   fds: OwnedFd[]
 }
 
-const EAGAIN = -osConstants.errno.EAGAIN
+const { EAGAIN, EMSGSIZE } = negErrno
 /** Replies bring at most 3 fds; more is a protocol violation (the arena's recv closes them: -EMSGSIZE). */
 const MAX_REPLY_FDS = 3
-const EMSGSIZE = -osConstants.errno.EMSGSIZE
 
 /** A reply whose seqno matches no request (the hardening branch's RESPONSE_MISMATCH). */
 export function mismatch(seqno: number): VrtdError {

@@ -1,7 +1,7 @@
 // Frame ports: where a TAP bridge end reads and writes Ethernet frames. TapPort is a real TAP device (non-blocking
 // fd, readiness from an FdWatcher); MemoryPort pairs carry frames between two ends in one process (tests, tour).
 import { readFileSync } from 'node:fs'
-import { FdWatcher, ioctlInt, K, type OwnedFd, openTun, read, write } from '@x/native'
+import { FdWatcher, ioctlInt, K, negErrno, type OwnedFd, openTun, read, write } from '@x/native'
 import { binding } from '../binding.js'
 
 export interface FramePort {
@@ -32,7 +32,7 @@ export interface TapPortOptions {
   vnetHdr?: boolean
 }
 
-const EAGAIN = -11
+const { EAGAIN } = negErrno
 
 export class TapPort implements FramePort {
   readonly name: string

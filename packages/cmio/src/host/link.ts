@@ -2,9 +2,9 @@
 // sends one message and waits, so there is never a queue to drain: no extra recv that only says EAGAIN), replies sent
 // with send(2). Level-triggered readiness brings back anything a misbehaving guest sends early. This replaces a
 // generic SeqpacketSocket on the yield path, which costs about half the round trip (see bench/yields.mjs).
-import { FdWatcher, type OwnedFd, recv, send, sendMsg } from '@x/native'
+import { FdWatcher, negErrno, type OwnedFd, recv, send, sendMsg } from '@x/native'
 
-const EAGAIN = -11
+const { EAGAIN } = negErrno
 
 export interface LinkHandlers {
   /** One message; `data` is a view valid during the call. */

@@ -5,7 +5,6 @@
 // that sends one request at a time costs one recvmsg per request — the drain budget grows only for pipelined bursts.
 
 import { lstatSync, statSync, unlinkSync } from 'node:fs'
-import { constants as osConstants } from 'node:os'
 import {
   accept,
   bind,
@@ -14,6 +13,7 @@ import {
   K,
   listen,
   MsgArena,
+  negErrno,
   OwnedFd,
   type PeerCred,
   peerCred,
@@ -25,8 +25,7 @@ import {
 } from '@x/native'
 import { MSG_MAX_SIZE } from '../protocol.js'
 
-const EAGAIN = -osConstants.errno.EAGAIN
-const EMSGSIZE = -osConstants.errno.EMSGSIZE
+const { EAGAIN, EMSGSIZE } = negErrno
 /**
  * One receive area for every peer (a datagram is handled before the next is read; a request brings at most 3 fds),
  * and the reply area the daemon writes its replies into (`replyBuffer`): both in one arena the addon checked once,
