@@ -197,7 +197,6 @@ class NetmapEngine implements NativeSocket {
   #descs: Uint32Array | null = null
   #meta: Uint32Array | null = null
   #counters: Float64Array | null = null
-  #txSlots: Uint32Array | null = null
   #next = 0
   #events = 0
   #refd = true
@@ -214,10 +213,6 @@ class NetmapEngine implements NativeSocket {
     this.tx = tx
     this.#cb = callback
     this.#portspec = portspec
-    if (tx !== null) {
-      const v = tx.view
-      this.#txSlots = new Uint32Array(v.buffer, v.byteOffset + 256, v.numSlots * 4)
-    }
   }
 
   attach_rx(
@@ -407,17 +402,17 @@ class NetmapEngine implements NativeSocket {
 
   /** Byte offset (in the region) of the buffer of the k-th slot after head. */
   txOffset(k: number): number {
-    const v = this.tx!.view
-    let slot = v.head + k
-    if (slot >= v.numSlots) slot -= v.numSlots
-    return v.byteOffset + v.bufOfs + this.#txSlots![slot * 4]! * v.nrBufSize
+    const tx = this.tx!
+    let slot = tx.view.head + k
+    if (slot >= tx.numSlots) slot -= tx.numSlots
+    return tx.slotBufOffset(slot)
   }
 
   /** Sets the lengths of slots [head, head + n), advances head and cur, and syncs (one txsync per batch). */
   txSubmit(n: number, lens: Uint32Array, kick: boolean): number {
     const tx = this.tx!
     const v = tx.view
-    const slots = this.#txSlots!
+    const slots = tx.slots
     const ns = v.numSlots
     let h = v.head
     let bytes = 0

@@ -1,7 +1,8 @@
 // Pipe throughput: @x/netmap shm pipes (two worker threads over a SharedArrayBuffer; two processes over a /dev/shm
 // region) at 60 B and 1500 B, batch 1/32/256, side by side with MessagePort postMessage (copy and transfer) and a C
-// program moving the same packets through the same region. The JS ends walk the ring as the C program does (see
-// peer.mjs); at 60 B batch 256 a line shows the callback API (fill/drain) too. Run: node bench/pipe.mjs [--quick]
+// program moving the same packets through the same region. The JS ends use the rings' callback API (fill/drain); at
+// 60 B batch 256 a line shows ends that walk the ring as the C program does (see peer.mjs). Run: node bench/pipe.mjs
+// [--quick]
 import { execFileSync, fork } from 'node:child_process'
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -71,12 +72,13 @@ async function postMessage(size, transfer) {
   ])
   return r
 }
-const cbin = `${here}out/pipe_ref`
+// one C binary per packet size (its payload copy is a memcpy of a compile-time size), rebuilt when pipe_ref.c changes
 function cref(size, batch) {
   const csrc = `${here}ref/pipe_ref.c`
+  const cbin = `${here}out/pipe_ref_${size}`
   if (!existsSync(cbin) || statSync(cbin).mtimeMs < statSync(csrc).mtimeMs) {
     mkdirSync(`${here}out`, { recursive: true })
-    execFileSync('gcc', ['-O2', '-pthread', '-o', cbin, csrc])
+    execFileSync('gcc', ['-O2', '-pthread', `-DSIZE=${size}`, '-o', cbin, csrc])
   }
   const p = `bc${process.pid}x${uid++}`
   const nm = new NetmapBuilder(`netmap:${p}{1`).numSlots(1024).build() // the region @x/netmap builds
@@ -107,7 +109,7 @@ for (const size of [60, 1500]) {
     let k = { mpps: 0 }
     for (let r = 0; r < (top ? ROUNDS : 1); r++) {
       const tr = await threads(size, batch)
-      const kr = top ? await threads(size, batch, '-cb') : { mpps: 0, mismatches: 0 }
+      const kr = top ? await threads(size, batch, '-walk') : { mpps: 0, mismatches: 0 }
       const pr = await processes(size, batch)
       const cr = cref(size, batch)
       bad += tr.mismatches + kr.mismatches + pr.mismatches + cr.mismatches
@@ -135,7 +137,7 @@ for (const size of [60, 1500]) {
     line(`2 threads  ${size} B batch ${batch}`, t.mpps, 'C same region', c.mpps, g('≥ 0.5x', t.mpps >= 0.5 * c.mpps))
     line(`2 processes ${size} B batch ${batch}`, p.mpps, 'C same region', c.mpps, g('≥ 0.5x', p.mpps >= 0.5 * c.mpps))
     if (top) {
-      line(`2 threads  ${size} B batch ${batch}, fill/drain callbacks`, k.mpps, 'C same region', c.mpps, 'no goal')
+      line(`2 threads  ${size} B batch ${batch}, walking the ring`, k.mpps, 'C same region', c.mpps, 'no goal')
       console.log(`2 threads  ${size} B batch ${batch}: ${f(t.mpps)} Mpps | goal ≥ 40 Mpps: ${ok(t.mpps >= 40)}`)
       console.log(`2 processes ${size} B batch ${batch}: ${f(p.mpps)} Mpps | goal ≥ 20 Mpps: ${ok(p.mpps >= 20)}`)
       console.log(

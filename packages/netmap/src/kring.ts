@@ -56,6 +56,18 @@ export class PipeKring {
     )
   }
 
+  /**
+   * The kring words live in memory the peer (another process) and this process's own code can write: an index out of
+   * [0, n) there would make the slot walks below run for ever (or past the ring), so it is a SyncError, not a hang.
+   */
+  #corrupt(what: string): never {
+    const st = this.#st
+    throw new NetmapError(
+      'SyncError',
+      `${what}: the pipe's ${this.tx ? 'TX' : 'RX'} kring state is corrupt (hwcur ${st[K.hwcur]}, hwtail ${st[K.hwtail]}, rhead ${st[K.rhead]}, rtail ${st[K.rtail]}, pipe tail ${st[K.pipeTail]}; ${this.n} slots)`,
+    )
+  }
+
   txsync(): void {
     const st = this.#st
     const ring = this.ring
@@ -66,6 +78,7 @@ export class PipeKring {
     const cur = ring.cur
     const rhead = st[K.rhead]!
     const rtail = st[K.rtail]!
+    if (rhead >>> 0 > lim || rtail >>> 0 > lim || st[K.hwcur]! >>> 0 > lim) this.#corrupt('txsync')
     if (head > lim || cur > lim) this.#fail('txsync prologue', head, cur)
     if (rtail >= rhead) {
       if (head < rhead || head > rtail || cur < head || cur > rtail) this.#fail('txsync prologue', head, cur)
@@ -80,6 +93,7 @@ export class PipeKring {
     st[K.rcur] = cur
     // netmap_pipe_txsync
     const hwtail = Atomics.load(st, K.pipeTail)
+    if (hwtail >>> 0 > lim) this.#corrupt('txsync')
     st[K.hwtail] = hwtail
     let m = head - st[K.hwcur]!
     if (m < 0) m += n
@@ -135,6 +149,7 @@ export class PipeKring {
     const head = ring.head
     const hwcur = st[K.hwcur]!
     const hwtail = st[K.hwtail]!
+    if (hwcur >>> 0 > lim || hwtail >>> 0 > lim || st[K.rtail]! >>> 0 > lim) this.#corrupt('rxsync')
     if (head > lim || cur > lim) this.#fail('rxsync prologue', head, cur)
     if (hwtail >= hwcur) {
       if (head < hwcur || head > hwtail || cur < head || cur > hwtail) this.#fail('rxsync prologue', head, cur)
@@ -148,7 +163,9 @@ export class PipeKring {
     st[K.rhead] = head
     st[K.rcur] = cur
     // netmap_pipe_rxsync
-    st[K.hwtail] = Atomics.load(st, K.pipeTail)
+    const tail = Atomics.load(st, K.pipeTail)
+    if (tail >>> 0 > lim) this.#corrupt('rxsync')
+    st[K.hwtail] = tail
     let m = head - hwcur
     if (m < 0) m += n
     if (m > 0) {

@@ -106,7 +106,7 @@ abstract class Ring extends EventEmitter<RingEvents> {
   }
 
   /** Byte offset in `u8` of slot `slot`'s buffer (NETMAP_BUF(ring, ring->slot[slot].buf_idx)). */
-  bufOffset(slot: number): number {
+  slotBufOffset(slot: number): number {
     return this.bufBase + this.view.bufIdx(slot) * this.bufSize
   }
 }
@@ -170,7 +170,7 @@ export class TxRing extends Ring {
     if (len <= bs) {
       const head = v.head
       if (head === v.tail) return false
-      this.u8.set(bytes, this.bufOffset(head))
+      this.u8.set(bytes, this.slotBufOffset(head))
       v.setLen(head, len)
       v.setSlotFlags(head, 0)
       const next = head + 1 === this.numSlots ? 0 : head + 1
@@ -185,7 +185,7 @@ export class TxRing extends Ring {
     let head = v.head
     for (let f = 0, o = 0; f < frags; f++, o += bs) {
       const n = Math.min(bs, len - o)
-      this.u8.set(bytes.subarray(o, o + n), this.bufOffset(head))
+      this.u8.set(bytes.subarray(o, o + n), this.slotBufOffset(head))
       v.setLen(head, n)
       v.setSlotFlags(head, f < frags - 1 ? NS_MOREFRAG : 0)
       head = v.next(head)
@@ -211,7 +211,7 @@ export class TxRing extends Ring {
       throw new NetmapError('PacketTooLarge', `packet of ${len} bytes exceeds the ${this.bufSize}-byte buffer`)
     this.view.setLen(slot, len)
     this.view.setSlotFlags(slot, 0)
-    return new Uint8Array(this.u8.buffer, this.bufOffset(slot), len)
+    return new Uint8Array(this.u8.buffer, this.slotBufOffset(slot), len)
   }
 
   /** @internal head = cur = head + k. */
@@ -336,7 +336,7 @@ export class RxRing extends Ring {
       const next = head + 1 === this.numSlots ? 0 : head + 1
       v.head = next
       v.cur = next
-      return new Frame(this.u8, this.bufOffset(head), len)
+      return new Frame(this.u8, this.slotBufOffset(head), len)
     }
     const parts: [number, number][] = []
     let total = 0
@@ -345,7 +345,7 @@ export class RxRing extends Ring {
       if (k === tail)
         throw new NetmapError('SyncError', 'NS_MOREFRAG chain not complete (the pipe publishes whole packets)')
       const n = v.len(k)
-      parts.push([this.bufOffset(k), n])
+      parts.push([this.slotBufOffset(k), n])
       total += n
       const more = (v.slotFlags(k) & NS_MOREFRAG) !== 0
       k = v.next(k)
@@ -402,7 +402,7 @@ export class RxRing extends Ring {
     const v = this.view
     if (i >= v.space()) return null
     const k = v.advance(v.head, i)
-    return new Frame(this.u8, this.bufOffset(k), v.len(k))
+    return new Frame(this.u8, this.slotBufOffset(k), v.len(k))
   }
 
   /** Releases n slots from head (after peek): head = cur = head + n. */

@@ -1,5 +1,13 @@
 import { existsSync } from 'node:fs'
-import { createSharedPipe, type Netmap, NetmapBuilder, NetmapError, NS_BUF_CHANGED, regionPath } from '@x/netmap'
+import {
+  createSharedPipe,
+  type Netmap,
+  NetmapBuilder,
+  NetmapError,
+  NS_BUF_CHANGED,
+  NS_MOREFRAG,
+  regionPath,
+} from '@x/netmap'
 import { afterEach, describe, expect, it } from 'vitest'
 import { shmLeftovers, uniq } from './helpers.js'
 
@@ -71,6 +79,52 @@ for (const mode of ['file', 'sab'] as const) {
       expect(rx.drain(1, () => {})).toBe(0)
     })
 
+    it('drain gives a NS_MOREFRAG chain as its fragments, lengths without the flags', () => {
+      const [a, b] = pair(7)
+      const tx = a.txRing(0)
+      const rx = b.rxRing(0)
+      const h = tx.view.head
+      const n = tx.fill(2, (u8, off, i) => {
+        u8.set(bytes(100 + i, i), off)
+        return 100 + i
+      })
+      expect(n).toBe(2)
+      tx.slots[h * 4 + 1] = (NS_MOREFRAG << 16) | 100 // first fragment of a two-slot packet
+      tx.sync()
+      rx.sync()
+      const k = rx.view.head
+      expect((rx.slots[k * 4 + 1]! >>> 16) & NS_MOREFRAG).toBe(NS_MOREFRAG) // the flag made it across
+      const lens: number[] = []
+      expect(rx.drain(10, (_u8, _off, len) => lens.push(len))).toBe(2)
+      expect(lens).toEqual([100, 101])
+    })
+
+    it('a kring word out of range (a peer scribbling on the region) is a SyncError, not a hang', () => {
+      const [a, b] = pair(7)
+      const tx = a.txRing(0)
+      const rx = b.rxRing(0)
+      tx.send(bytes(10, 1))
+      tx.sync()
+      // kring lines: 128 bytes each from the offset at header byte 52; master TX is line 0, slave RX line 3
+      const words = new Int32Array(tx.u8.buffer, 0, 1024)
+      const line = (k: number): number => (words[52 / 4]! + k * 128) / 4
+      const hwcur = words[line(0)]!
+      words[line(0)] = -2_000_000_000 // hwcur
+      expect(() => tx.sync()).toThrow(
+        expect.objectContaining({ kind: 'SyncError', message: expect.stringMatching(/kring state is corrupt/) }),
+      )
+      words[line(0)] = hwcur
+      tx.sync()
+      const pipeTail = words[line(3) + 5]!
+      words[line(3) + 5] = 1 << 30 // the RX kring's pipe tail, which the TX end publishes
+      expect(() => rx.sync()).toThrow(
+        expect.objectContaining({ kind: 'SyncError', message: expect.stringMatching(/kring state is corrupt/) }),
+      )
+      words[line(3) + 5] = pipeTail
+      rx.sync()
+      expect(rx.recv()!.copy()).toEqual(bytes(10, 1))
+    })
+
     it('walking a ring yourself: slots, bufBase and u8 are the ring as netmap lays it out', () => {
       const [a, b] = pair(7)
       const tx = a.txRing(0)
@@ -80,7 +134,7 @@ for (const mode of ['file', 'sab'] as const) {
         let h = tx.view.head
         for (let i = 0; i < 5; i++) {
           const off = tx.bufBase + tx.slots[h * 4]! * tx.bufSize
-          expect(off).toBe(tx.bufOffset(h))
+          expect(off).toBe(tx.slotBufOffset(h))
           tx.u8.set(bytes(30 + i, round * 5 + i), off)
           tx.slots[h * 4 + 1] = 30 + i // len, flags 0
           h = tx.view.next(h)
