@@ -1,46 +1,25 @@
-// Network-namespace harness for the end-to-end tests and benchmarks: namespaces with unique names (≤ 15 chars),
-// TAP devices and addresses only inside them, children spawned with `ip netns exec`, and a teardown that kills every
-// child and deletes every namespace on every path. Nothing is done in the root namespace.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+// Network-namespace harness for the end-to-end tests, on the shared kit (tools/testkit/netns.ts): namespaces with
+// unique names (≤ 15 chars), TAP devices and addresses only inside them, children spawned with `ip netns exec`, and
+// a teardown that kills every child and deletes every namespace on every path. Nothing is done in the root
+// namespace. The Lab (children with regex waits) is this package's own.
+import { type ChildProcess, execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import {
+  addVeth,
+  createNetns,
+  deleteNetns,
+  ipn,
+  type Probe,
+  probeNetns as probe,
+  spawnInNs,
+  uniqueName,
+} from '../../../tools/testkit/netns.js'
 
-export interface Probe {
-  ok: boolean
-  reason: string
-}
+export { has, type Probe, uniqueName } from '../../../tools/testkit/netns.js'
 
 export function probeNetns(): Probe {
-  if (process.getuid?.() !== 0) return { ok: false, reason: 'needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN)' }
-  if (!existsSync('/dev/net/tun')) return { ok: false, reason: 'needs /dev/net/tun' }
-  try {
-    execFileSync('ip', ['-V'], { stdio: 'ignore' })
-  } catch {
-    return { ok: false, reason: 'needs iproute2 (ip)' }
-  }
-  const name = uniqueName('xp')
-  try {
-    execFileSync('ip', ['netns', 'add', name], { stdio: 'ignore' })
-    execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' })
-  } catch {
-    return { ok: false, reason: 'cannot create network namespaces' }
-  }
-  return { ok: true, reason: 'root, /dev/net/tun, ip netns' }
-}
-
-export function has(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
-let counter = 0
-/** prefix + pid + counter + random, at most 15 characters (IFNAMSIZ-1, as netns names are used in paths). */
-export function uniqueName(prefix: string): string {
-  const r = Math.random().toString(36).slice(2, 5)
-  return `${prefix}${process.pid % 100000}${(counter++ % 36).toString(36)}${r}`.slice(0, 15)
+  const tun = { what: '/dev/net/tun', ok: () => existsSync('/dev/net/tun') }
+  return probe({ root: 'CAP_NET_ADMIN, CAP_SYS_ADMIN', needs: [tun] })
 }
 
 export interface Child {
@@ -61,11 +40,10 @@ export class Lab {
     return execFileSync('ip', args, { encoding: 'utf8' })
   }
 
+  /** A namespace (IPv6 on, as the guest and host would have it; lo up), deleted by teardown(). */
   netns(prefix: string): string {
-    const n = uniqueName(prefix)
-    this.ip('netns', 'add', n)
+    const n = createNetns(uniqueName(prefix), undefined, { ipv6: true })
     this.namespaces.push(n)
-    this.ip('-n', n, 'link', 'set', 'lo', 'up')
     return n
   }
 
@@ -75,33 +53,30 @@ export class Lab {
    */
   tap(ns: string, name: string, cidr: string, options: { pi?: boolean; vnetHdr?: boolean } = {}): void {
     const flags = [...(options.pi ? ['pi'] : []), ...(options.vnetHdr ? ['vnet_hdr'] : [])]
-    this.ip('-n', ns, 'tuntap', 'add', 'dev', name, 'mode', 'tap', ...flags)
-    if (options.vnetHdr) this.ip('-n', ns, 'link', 'set', name, 'gso_max_size', '65000')
-    this.ip('-n', ns, 'addr', 'add', cidr, 'dev', name)
-    this.ip('-n', ns, 'link', 'set', name, 'up')
+    ipn(ns, 'tuntap', 'add', 'dev', name, 'mode', 'tap', ...flags)
+    if (options.vnetHdr) ipn(ns, 'link', 'set', name, 'gso_max_size', '65000')
+    ipn(ns, 'addr', 'add', cidr, 'dev', name)
+    ipn(ns, 'link', 'set', name, 'up')
   }
 
-  /** A veth pair joining two namespaces (the benchmark's reference). */
+  /** A veth pair joining two namespaces (the benchmark's reference), with addresses, up with carrier. */
   veth(nsA: string, a: string, cidrA: string, nsB: string, b: string, cidrB: string): void {
-    this.ip('-n', nsA, 'link', 'add', a, 'type', 'veth', 'peer', 'name', b, 'netns', nsB)
-    this.ip('-n', nsA, 'addr', 'add', cidrA, 'dev', a)
-    this.ip('-n', nsB, 'addr', 'add', cidrB, 'dev', b)
-    this.ip('-n', nsA, 'link', 'set', a, 'up')
-    this.ip('-n', nsB, 'link', 'set', b, 'up')
+    addVeth(nsA, a, b, { peerNs: nsB, queues: 0 })
+    ipn(nsA, 'addr', 'add', cidrA, 'dev', a)
+    ipn(nsB, 'addr', 'add', cidrB, 'dev', b)
   }
 
   /** Spawns `cmd args` inside ns (or here when ns is null). */
   spawn(ns: string | null, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {
-    const argv = ns === null ? [cmd, ...args] : ['ip', 'netns', 'exec', ns, cmd, ...args]
-    const proc = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const proc = spawnInNs(ns, [cmd, ...args], { env: { ...process.env, ...env } })
     let output = ''
     const listeners = new Set<() => void>()
     const onData = (d: Buffer): void => {
       output += d.toString()
       for (const l of listeners) l()
     }
-    proc.stdout!.on('data', onData)
-    proc.stderr!.on('data', onData)
+    proc.stdout.on('data', onData)
+    proc.stderr.on('data', onData)
     const exited = new Promise<number | string>((resolve) =>
       proc.once('close', (code, sig) => {
         for (const l of listeners) l()
@@ -167,10 +142,6 @@ export class Lab {
       ),
     )
     this.children.length = 0
-    for (const n of this.namespaces.splice(0)) {
-      try {
-        execFileSync('ip', ['netns', 'del', n], { stdio: 'ignore' })
-      } catch {}
-    }
+    for (const n of this.namespaces.splice(0)) deleteNetns(n)
   }
 }

@@ -1,5 +1,4 @@
 // The nethuns CLI inside our own namespace: rx and capture fed by tx, fwd between two veth pairs, and errors.
-import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { readCaptureFileSync } from '@x/framing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { main } from '../src/cli.js'
-import { createNetns, type Netns, probeNetns } from './netns.js'
+import { createNetns, type Netns, probeNetns, spawnNode } from './netns.js'
 
 const bin = fileURLToPath(new URL('../bin/nethuns.mjs', import.meta.url))
 const probe = probeNetns()
@@ -19,10 +18,7 @@ interface Run {
 }
 
 function run(ns: Netns | null, args: string[], timeoutMs = 10_000): Run {
-  const c =
-    ns === null
-      ? spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('ip', ['netns', 'exec', ns.name, process.execPath, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const c = spawnNode(ns?.name ?? null, [bin, ...args])
   let out = ''
   let err = ''
   let opened: () => void = () => {}

@@ -1,28 +1,27 @@
-// Network namespaces for the tests: a veth pair whose both ends live in a namespace made here (unique name, removed
-// on every path), peers run inside it as child processes (ip netns exec), nothing touches the root namespace.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+// Network namespaces for the tests, from the shared kit (tools/testkit/netns.ts): a veth pair whose both ends live
+// in a namespace made here (unique name, removed on every path), peers run inside it as child processes (ip netns
+// exec), nothing touches the root namespace. The JSON-lines peer harness (startPeer) is this package's own.
+import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import {
+  addVeth,
+  createNetns as create,
+  deleteNetns,
+  execInNs,
+  probeNetns as probe,
+  spawnNode,
+  uniqueName,
+} from '../../../tools/testkit/netns.js'
 
 export const isRoot = process.getuid?.() === 0
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url))
 
-function have(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
 /** Whether namespace tests can run here, and why not. */
 export function probeNetns(): { ok: boolean; reason: string } {
-  if (!isRoot) return { ok: false, reason: 'needs root (CAP_NET_ADMIN, CAP_NET_RAW)' }
-  if (!have('ip')) return { ok: false, reason: 'needs iproute2 (ip)' }
-  if (!existsSync(dist)) return { ok: false, reason: 'needs the built package (pnpm build) for the peers' }
-  return { ok: true, reason: 'root, iproute2' }
+  const built = { what: 'the built package (pnpm build) for the peers', ok: () => existsSync(dist) }
+  return probe({ root: 'CAP_NET_ADMIN, CAP_NET_RAW', needs: [built] })
 }
 
 export interface Netns {
@@ -32,54 +31,15 @@ export interface Netns {
   destroy(): void
 }
 
-let seq = 0
 /**
- * A namespace with veth a0 <-> a1 (one queue each), both up, IPv6 off (no RS/MLD noise); with `pairs: 2` also
- * b0 <-> b1.
+ * A namespace with veth a0 <-> a1 (`queues` queues each, default 1), both up with carrier, IPv6 off (no RS/MLD
+ * noise); with `pairs: 2` also b0 <-> b1.
  */
 export function createNetns(opts: { queues?: number; pairs?: number } = {}): Netns {
-  const name = `nh${process.pid}x${(seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`
-  const q = String(opts.queues ?? 1)
-  execFileSync('ip', ['netns', 'add', name])
-  const ns: Netns = {
-    name,
-    run: (args) => execFileSync('ip', ['netns', 'exec', name, ...args], { encoding: 'utf8' }),
-    destroy: () => {
-      try {
-        execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' })
-      } catch {
-        // already gone
-      }
-    },
-  }
-  try {
-    ns.run(['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1'])
-    ns.run(['sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1'])
-    for (const p of ['a', 'b', 'c'].slice(0, opts.pairs ?? 1)) {
-      const veth = ['numtxqueues', q, 'numrxqueues', q]
-      execFileSync('ip', [
-        '-n',
-        name,
-        'link',
-        'add',
-        `${p}0`,
-        ...veth,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        `${p}1`,
-        ...veth,
-      ])
-      execFileSync('ip', ['-n', name, 'link', 'set', `${p}0`, 'up'])
-      execFileSync('ip', ['-n', name, 'link', 'set', `${p}1`, 'up'])
-    }
-    execFileSync('ip', ['-n', name, 'link', 'set', 'lo', 'up'])
-  } catch (e) {
-    ns.destroy()
-    throw e
-  }
-  return ns
+  const name = create(uniqueName('nh'), (ns) => {
+    for (const p of ['a', 'b', 'c'].slice(0, opts.pairs ?? 1)) addVeth(ns, `${p}0`, `${p}1`, { queues: opts.queues })
+  })
+  return { name, run: (args) => execInNs(name, args), destroy: () => deleteNetns(name) }
 }
 
 export interface PeerResult {
@@ -106,11 +66,7 @@ process.on('exit', () => {
  * no namespace) with a JSON config; lines of JSON come back.
  */
 export function startPeer(ns: Netns | null, cfg: object, script = 'peer.mjs', timeoutMs = 15_000): Peer {
-  const argv = [process.execPath, fixture(script), JSON.stringify(cfg)]
-  const child =
-    ns === null
-      ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('ip', ['netns', 'exec', ns.name, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawnNode(ns?.name ?? null, [fixture(script), JSON.stringify(cfg)])
   live.add(child)
   let buf = ''
   let err = ''
@@ -125,7 +81,7 @@ export function startPeer(ns: Netns | null, cfg: object, script = 'peer.mjs', ti
       }
     }
   }
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     buf += d.toString()
     let i = buf.indexOf('\n')
     while (i >= 0) {
@@ -139,7 +95,7 @@ export function startPeer(ns: Netns | null, cfg: object, script = 'peer.mjs', ti
       i = buf.indexOf('\n')
     }
   })
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     err += d.toString()
   })
   const exited = new Promise<number | null>((resolve) =>
@@ -180,3 +136,5 @@ export function startPeer(ns: Netns | null, cfg: object, script = 'peer.mjs', ti
     kill: () => child.kill('SIGKILL'),
   }
 }
+
+export { spawnNode }

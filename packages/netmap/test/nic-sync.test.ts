@@ -1,9 +1,8 @@
 // The sync paths of NIC ports and TAP host rings without the module, each case on interfaces in a namespace made
 // here (unique name, removed in afterAll even on failure): NS_MOREFRAG chains on the wire and back, a hard TX error
 // that must not wedge the ring, TX backpressure that must keep the slots, and the refused TAP configurations.
-import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { addVeth, createNetns, deleteNetns, ipn, netnsName, netnsProbe, nodeInNs } from './netns.js'
+import { addVeth, createNetns, deleteNetns, execInNs, ipn, netnsName, netnsProbe, nodeInNs } from './netns.js'
 
 const fixture = new URL('./fixtures/nic-sync.mjs', import.meta.url).pathname
 const p = netnsProbe()
@@ -121,5 +120,5 @@ describe.skipIf(!p.ok)(`NIC and host ring syncs without the module (${p.reason})
 
 /** tc inside the test's namespace only. */
 function execTc(ns: string, args: string[]): void {
-  execFileSync('ip', ['netns', 'exec', ns, 'tc', ...args], { stdio: 'ignore' })
+  execInNs(ns, ['tc', ...args])
 }

@@ -1,11 +1,8 @@
-import { execFile, execFileSync, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { NetmapBuilder, NetmapError } from '@x/netmap'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { addVeth, createNetns, deleteNetns, ipn, netnsName, netnsProbe, nodeInNs } from './netns.js'
+import { addVeth, createNetns, deleteNetns, ipn, netnsName, netnsProbe, nodeInNs, spawnNode } from './netns.js'
 
-const run = promisify(execFile)
 const bin = fileURLToPath(new URL('../bin/pkt-gen.mjs', import.meta.url))
 const peer = fileURLToPath(new URL('./fixtures/nic-peer.mjs', import.meta.url))
 const queues = fileURLToPath(new URL('./fixtures/nic-queues.mjs', import.meta.url))
@@ -44,34 +41,10 @@ describe('NIC ports without the module: errors (no interface is touched)', () =>
 })
 
 describe.skipIf(!p.ok)(`NIC ports on a veth pair (${p.reason})`, () => {
-  const ns = `nm${process.pid}x${Math.random().toString(36).slice(2, 7)}`
-  const inNs = (args: string[]): Promise<{ stdout: string }> =>
-    run('ip', ['netns', 'exec', ns, process.execPath, ...args], { timeout: 30_000 })
-  beforeAll(() => {
-    execFileSync('ip', ['netns', 'add', ns])
-    try {
-      execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1'])
-      execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1'])
-      execFileSync('ip', ['-n', ns, 'link', 'add', 'a0', 'type', 'veth', 'peer', 'name', 'a1'])
-      execFileSync('ip', ['-n', ns, 'link', 'set', 'a0', 'up'])
-      execFileSync('ip', ['-n', ns, 'link', 'set', 'a1', 'up'])
-      // wait (sleeping) until both ends have carrier: frames sent earlier are dropped
-      for (let i = 0; i < 200; i++) {
-        const out = execFileSync('ip', ['-n', ns, '-o', 'link', 'show'], { encoding: 'utf8' })
-        if (/a0@a1:.*LOWER_UP/.test(out) && /a1@a0:.*LOWER_UP/.test(out) && !/state (DOWN|UNKNOWN) .*a[01]/.test(out))
-          break
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
-      }
-    } catch (e) {
-      execFileSync('ip', ['netns', 'del', ns])
-      throw e
-    }
-  })
-  afterAll(() => {
-    try {
-      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' })
-    } catch {}
-  })
+  const ns = netnsName('nm')
+  const inNs = (args: string[]): Promise<{ stdout: string }> => nodeInNs(ns, args, 30_000)
+  beforeAll(() => createNetns(ns, () => addVeth(ns, 'a0', 'a1', { queues: 0 }))) // the kernel's queue count
+  afterAll(() => deleteNetns(ns))
 
   it('ping_pong over netmap:a0 → netmap:a1 (rings of the kernel layout, AF_PACKET copies)', async () => {
     const r = await inNs([peer, 'pingpong'])
@@ -81,7 +54,7 @@ describe.skipIf(!p.ok)(`NIC ports on a veth pair (${p.reason})`, () => {
   it('pkt-gen tx on netmap:a0, rx on netmap:a1: sequence numbers, zero mismatches', async () => {
     // the sender starts when the receiver's port is open (its `ready` line), not after a fixed sleep
     const rxArgs = [bin, '-i', 'netmap:a1', '-f', 'rx', '-n', '2000', '-q']
-    const rxc = spawn('ip', ['netns', 'exec', ns, process.execPath, ...rxArgs])
+    const rxc = spawnNode(ns, rxArgs)
     const timer = setTimeout(() => rxc.kill('SIGKILL'), 30_000)
     try {
       let out = ''
@@ -110,7 +83,7 @@ describe.skipIf(!p.ok)(`multi-queue NIC ports on a 4-queue veth pair (${p.reason
     const r = await nodeInNs(ns, args)
     return JSON.parse(r.stdout.trim().split('\n').at(-1)!)
   }
-  beforeAll(() => createNetns(ns, () => addVeth(ns, 'a0', 'a1', 4)))
+  beforeAll(() => createNetns(ns, () => addVeth(ns, 'a0', 'a1', { queues: 4 })))
   afterAll(() => deleteNetns(ns))
 
   it('netmap:a1 binds 4 ring pairs; RX ring N gets exactly the frames of RX queue N, in sequence', async () => {
