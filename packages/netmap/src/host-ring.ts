@@ -8,7 +8,6 @@ import { NetmapError } from './errors.js'
 import { nicRingSlot } from './layout.js'
 import {
   badBuffer,
-  bufferCount,
   EAGAIN,
   EINVAL,
   EIO,
@@ -22,6 +21,7 @@ import {
   type Pollable,
   RESOLVED_WAIT,
   type RingHost,
+  ringPair,
   rxRoom,
   TAP_READ_BYTES,
   tsWriter,
@@ -29,17 +29,9 @@ import {
 
 /** The host ring pair over the tap fd: TX = write(2) per frame into the stack, RX = read(2) per frame from it. */
 export function hostRing(host: RingHost, p: Pollable): void {
-  const g = host.geometry
-  const nbufs = bufferCount(g)
+  const { g, nbufs, tx, rx, u8, stats, n, lim, bs } = ringPair(host, host.geometry.nRings)
   const valid = (b: number): boolean => b >= 2 && b < nbufs
   const fd = p.fd.fd
-  const tx = host.view(nicRingSlot(g, true, g.nRings))
-  const rx = host.view(nicRingSlot(g, false, g.nRings))
-  const u8 = new Uint8Array(host.buffer)
-  const stats = host.stats
-  const n = g.numSlots
-  const lim = n - 1
-  const bs = g.bufSize
   if (tx) {
     const bufBase = tx.byteOffset + tx.bufOfs
     // a NS_MOREFRAG chain is gathered here and written as one frame

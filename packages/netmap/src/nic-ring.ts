@@ -10,7 +10,6 @@ import { NetmapError } from './errors.js'
 import { nicRingSlot } from './layout.js'
 import {
   badBuffer,
-  bufferCount,
   EAGAIN,
   EINVAL,
   EMSGSIZE,
@@ -24,6 +23,7 @@ import {
   type Pollable,
   RESOLVED_WAIT,
   type RingHost,
+  ringPair,
   rxBatchBytes,
   rxDirect,
   rxRoom,
@@ -38,16 +38,8 @@ import {
  * scratch batch of MTU-sized slots, copied into the ring (long frames as NS_MOREFRAG chains).
  */
 export function nicRing(host: RingHost, p: Pollable, i: number, mtu: number): void {
-  const g = host.geometry
-  const nbufs = bufferCount(g)
+  const { g, nbufs, tx, rx, u8, stats, n, lim, bs } = ringPair(host, i)
   const fd = p.fd.fd
-  const tx = host.view(nicRingSlot(g, true, i))
-  const rx = host.view(nicRingSlot(g, false, i))
-  const u8 = new Uint8Array(host.buffer)
-  const stats = host.stats
-  const n = g.numSlots
-  const lim = n - 1
-  const bs = g.bufSize
   if (tx) {
     const batchOff = host.take(gatherBytes(bs))
     const batchCap = gatherBytes(bs)

@@ -6,7 +6,7 @@ import { getSystemErrorName } from 'node:util'
 import { FdWatcher, type OwnedFd } from '@x/native'
 import type { RingView } from '@x/ring'
 import { NetmapError } from './errors.js'
-import type { NicGeometry } from './layout.js'
+import { type NicGeometry, nicRingSlot } from './layout.js'
 import { RESOLVED, type RingDriver } from './ring.js'
 
 export const { EAGAIN, ENOBUFS, EIO, EINVAL, ENOMEM, EMSGSIZE } = osConstants.errno
@@ -131,4 +131,24 @@ export interface RingHost {
   take(bytes: number): number
   /** Registers the sync/wait of the ring at ring_ofs position k. */
   setDriver(k: number, driver: RingDriver): void
+}
+
+/**
+ * What a ring pair's builder starts from: pair `i`'s views (null when the port did not bind that direction) and the
+ * numbers its syncs use.
+ */
+export function ringPair(host: RingHost, i: number) {
+  const g = host.geometry
+  return {
+    g,
+    /** Buffers of the port: a buf_idx outside [2, nbufs) is never dereferenced (see badBuffer). */
+    nbufs: bufferCount(g),
+    tx: host.view(nicRingSlot(g, true, i)),
+    rx: host.view(nicRingSlot(g, false, i)),
+    u8: new Uint8Array(host.buffer),
+    stats: host.stats,
+    n: g.numSlots,
+    lim: g.numSlots - 1,
+    bs: g.bufSize,
+  }
 }
