@@ -8,7 +8,17 @@ export interface SystemError extends Error {
   syscall: string
 }
 
-/** Builds the error for a negative errno returned by a hot path (err = -errno or errno; the sign is ignored). */
+let byNumber: Map<number, string> | null = null
+/** The errno's name from os.constants.errno, for the errnos libuv does not name (EINPROGRESS, EALREADY, …). */
+function osErrnoName(errno: number): string | undefined {
+  byNumber ??= new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]))
+  return byNumber.get(errno)
+}
+
+/**
+ * Builds the error for a negative errno returned by a hot path (err = -errno or errno; the sign is ignored). The
+ * code is libuv's name, else the OS's (as the addon's errors fall back to glibc's), else 'UNKNOWN'.
+ */
 export function errnoException(err: number, syscall: string, extra?: string): SystemError {
   const n = -Math.abs(err)
   let code: string
@@ -19,6 +29,11 @@ export function errnoException(err: number, syscall: string, extra?: string): Sy
   } catch {
     code = 'UNKNOWN'
     desc = `unknown error ${-n}`
+  }
+  if (code.startsWith('Unknown system error') || code === 'UNKNOWN') {
+    const name = osErrnoName(-n)
+    code = name ?? 'UNKNOWN'
+    desc = name ? `errno ${-n}` : `unknown error ${-n}`
   }
   const e = new Error(`${code}: ${desc}, ${syscall}${extra ? ` ${extra}` : ''}`) as SystemError
   e.code = code
@@ -55,9 +70,11 @@ export const negErrno = Object.freeze({
   EALREADY: -errno.EALREADY,
   EBUSY: -errno.EBUSY,
   ECONNABORTED: -errno.ECONNABORTED,
+  ECONNRESET: -errno.ECONNRESET,
   EINPROGRESS: -errno.EINPROGRESS,
   EINTR: -errno.EINTR,
   EINVAL: -errno.EINVAL,
   EMSGSIZE: -errno.EMSGSIZE,
+  EPIPE: -errno.EPIPE,
   EPROTO: -errno.EPROTO,
 })

@@ -2,7 +2,7 @@
 // control message (MSG_CTRUNC) is an error and the fds that did arrive are already closed; a truncated datagram
 // (MSG_TRUNC) is reported. Both calls return -errno for EAGAIN and kin (hot path) — recvMsg returns null then.
 import { binding, K } from './binding.js'
-import { errnoException } from './errors.js'
+import { errnoException, negErrno } from './errors.js'
 import { type FdLike, fdOf, OwnedFd } from './fd.js'
 import type { Sockaddr } from './sockaddr.js'
 
@@ -50,7 +50,7 @@ export function recvMsg(fd: FdLike, buf: ArrayBufferView, options: RecvMsgOption
   const fdsOut = max > 0 ? fdScratch.subarray(0, max) : null
   const n = binding.recvmsg(fdOf(fd), buf, 0, buf.byteLength, fdsOut, options.flags ?? 0, outScratch, null)
   if (n < 0) {
-    if (n === -11) return null
+    if (n === negErrno.EAGAIN) return null
     throw errnoException(n, 'recvmsg')
   }
   const flags = outScratch[0]!

@@ -129,7 +129,7 @@ export class SeqpacketSocket extends EventEmitter<SocketEvents> implements Dispo
     if (this.#closed) throw new XNativeError('ERR_CLOSED', 'socket is closed')
     const r = sendMsg(this.#fd, data, { fds })
     if (r >= 0) return true
-    if (r === -11) return false
+    if (r === EAGAIN) return false
     throw errnoException(r, 'sendmsg')
   }
 

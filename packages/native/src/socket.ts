@@ -1,12 +1,11 @@
 // Sockets of any domain and type, CLOEXEC and non-blocking by default, with raw sockaddr bytes and socket options.
 // Control calls throw Node-style errors; accept() and connect() report "not yet" as a negative errno.
-import { constants } from 'node:os'
 import { binding, K } from './binding.js'
-import { errnoException } from './errors.js'
+import { errnoException, negErrno } from './errors.js'
 import { type FdLike, fdOf, OwnedFd } from './fd.js'
 import { type ParsedSockaddr, parseSockaddr, type Sockaddr } from './sockaddr.js'
 
-const { errno } = constants
+const { EAGAIN, ECONNABORTED, EPROTO } = negErrno
 
 export interface SocketOptions {
   /** Default true: SOCK_NONBLOCK. */
@@ -54,7 +53,7 @@ export function accept(fd: FdLike, options: SocketOptions = {}): OwnedFd | null 
   const r = binding.accept4(fdOf(fd), K('SOCK_CLOEXEC') | (options.nonBlocking === false ? 0 : K('SOCK_NONBLOCK')))
   if (r < 0) {
     // nothing pending, or a connection that died before we took it: try again later
-    if (r === -errno.EAGAIN || r === -errno.ECONNABORTED || r === -errno.EPROTO) return null
+    if (r === EAGAIN || r === ECONNABORTED || r === EPROTO) return null
     throw errnoException(r, 'accept4') // EMFILE, ENFILE, ENOBUFS, ENOMEM: the caller must know
   }
   return new OwnedFd(r, 'socket')

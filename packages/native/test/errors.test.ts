@@ -1,4 +1,4 @@
-import { binding, check, errnoException, ifNameToIndex, ioctl, pipe } from '@x/native'
+import { binding, check, errnoException, ifNameToIndex, ioctl, negErrno, pipe, read } from '@x/native'
 import { describe, expect, it } from 'vitest'
 
 describe('errors', () => {
@@ -42,6 +42,19 @@ describe('errors', () => {
     expect(errnoException(11, 'x').errno).toBe(-11)
     expect(() => check(-13, 'open')).toThrow(expect.objectContaining({ code: 'EACCES' }))
     expect(check(3, 'open')).toBe(3)
+  })
+
+  it('negErrno: what hot paths return, named (EAGAIN from an empty non-blocking pipe)', () => {
+    expect(negErrno.EAGAIN).toBe(-11)
+    expect(Object.isFrozen(negErrno)).toBe(true)
+    for (const [name, v] of Object.entries(negErrno)) expect(errnoException(v, 'x').code).toBe(name)
+    const [r, w] = pipe()
+    try {
+      expect(read(r, new Uint8Array(8))).toBe(negErrno.EAGAIN)
+    } finally {
+      r.close()
+      w.close()
+    }
   })
 
   it('bad arguments are TypeErrors, never crashes', () => {

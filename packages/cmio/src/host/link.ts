@@ -4,7 +4,7 @@
 // generic SeqpacketSocket on the yield path, which costs about half the round trip (see bench/yields.mjs).
 import { FdWatcher, negErrno, type OwnedFd, recv, send, sendMsg } from '@x/native'
 
-const { EAGAIN } = negErrno
+const { EAGAIN, ECONNRESET, EPIPE } = negErrno
 
 export interface LinkHandlers {
   /** One message; `data` is a view valid during the call. */
@@ -51,7 +51,7 @@ export class GuestLink {
       return
     }
     if (n < 0) {
-      this.#fail(n === -104 ? 'ECONNRESET' : `errno ${-n}`)
+      this.#fail(n === ECONNRESET ? 'ECONNRESET' : `errno ${-n}`)
       return
     }
     this.#handlers.message(this.#buf.subarray(0, n))
@@ -64,7 +64,7 @@ export class GuestLink {
       const r = fds && fds.length > 0 ? sendMsg(this.#fd, data, { fds }) : send(this.#fd, data)
       if (r >= 0) return true
       if (r !== EAGAIN) {
-        this.#fail(r === -32 || r === -104 ? 'ECONNRESET' : `errno ${-r}`)
+        this.#fail(r === EPIPE || r === ECONNRESET ? 'ECONNRESET' : `errno ${-r}`)
         return false
       }
       if (fds && fds.length > 0) throw new Error('socket buffer full while passing fds')
