@@ -5,7 +5,8 @@
 // nothing is done in the root namespace (commands run as `ip -n NS` or `ip netns exec NS`, both veth ends are
 // created inside namespaces); everything made here is removed on every path (createNetns deletes the namespace when
 // its setup throws, deleteNetns never throws and belongs in afterAll/finally, and whatever is left is deleted when
-// the process exits); every wait is bounded.
+// the process exits or is stopped by SIGTERM/SIGINT); deleteNetns touches only namespaces made here; every wait is
+// bounded.
 import { type ChildProcessByStdio, execFile, execFileSync, spawn } from 'node:child_process'
 import type { Readable } from 'node:stream'
 import { promisify } from 'node:util'
@@ -43,21 +44,54 @@ export function probeNetns(options: { root?: string; needs?: { what: string; ok:
       reason: `cannot create network namespaces: ${String((e as { stderr?: unknown }).stderr).trim()}`,
     }
   }
-  deleteNetns(name)
+  netnsDel(name)
   return { ok: true, reason: 'root, iproute2, ip netns' }
 }
 
 let counter = 0
-/** prefix + pid + counter + random (base 36), at most 15 characters: a long prefix is cut, never the unique tail. */
+/**
+ * prefix + pid + 'x' + counter + random (base 36), at most 15 characters: a long prefix is cut, never the unique
+ * tail (the separator keeps pid 3000 with counter 468 apart from pid 108013 with counter 0).
+ */
 export function uniqueName(prefix: string): string {
-  const tail = `${process.pid.toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 5)}`
+  const tail = `${process.pid.toString(36)}x${(counter++).toString(36)}${Math.random().toString(36).slice(2, 5)}`
   return `${prefix.slice(0, Math.max(0, 15 - tail.length))}${tail}`.slice(0, 15)
 }
 
+function netnsDel(ns: string): void {
+  try {
+    execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' })
+  } catch {}
+}
+
+/**
+ * The namespaces this process made and has not deleted. While there are any, the process deletes them on its way out:
+ * at exit, and on SIGTERM/SIGINT (which end a Node process without 'exit': vitest stops its workers with SIGTERM), then
+ * dies of the signal's exit status; the signal handlers go away with the last namespace.
+ */
 const live = new Set<string>()
-process.once('exit', () => {
-  for (const ns of live) deleteNetns(ns)
-})
+const onSignal = (sig: NodeJS.Signals): void => {
+  for (const ns of live) netnsDel(ns)
+  live.clear()
+  process.exit(sig === 'SIGINT' ? 130 : 143)
+}
+const dropAll = (): void => {
+  for (const ns of live) netnsDel(ns)
+}
+function track(ns: string): void {
+  if (live.size === 0) {
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+    process.on('exit', dropAll)
+  }
+  live.add(ns)
+}
+function untrack(ns: string): void {
+  if (!live.delete(ns) || live.size > 0) return
+  process.off('SIGTERM', onSignal)
+  process.off('SIGINT', onSignal)
+  process.off('exit', dropAll)
+}
 
 /**
  * Creates namespace `ns` (IPv6 off inside it unless `ipv6`, so no stray ND/MLD frames; lo up), runs setup, and
@@ -65,7 +99,7 @@ process.once('exit', () => {
  */
 export function createNetns(ns: string, setup?: (ns: string) => void, options: { ipv6?: boolean } = {}): string {
   execFileSync('ip', ['netns', 'add', ns], { stdio: ['ignore', 'ignore', 'pipe'] })
-  live.add(ns)
+  track(ns)
   try {
     if (!options.ipv6) {
       execInNs(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1'])
@@ -80,12 +114,14 @@ export function createNetns(ns: string, setup?: (ns: string) => void, options: {
   return ns
 }
 
-/** Deletes the namespace; never throws (already gone is fine). */
+/**
+ * Deletes a namespace createNetns made in this process; never throws (already gone is fine). Any other name is left
+ * alone: when `ip netns add` failed because the name existed, the namespace is somebody else's.
+ */
 export function deleteNetns(ns: string): void {
-  live.delete(ns)
-  try {
-    execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' })
-  } catch {}
+  if (!live.has(ns)) return
+  untrack(ns)
+  netnsDel(ns)
 }
 
 /** `ip -n ns …args` (iproute2 acting inside the namespace); stdout. */

@@ -97,7 +97,7 @@ describe.skipIf(!ready)(`TAP bridge across two namespaces (${why})`, () => {
     expect(await host.exited).toBe(0)
     expect(host.output).toMatch(/guest detached \(session 1\): the guest closed the device/)
     expect(existsSync(sock)).toBe(false) // the host removed its socket
-    expect(lab.ip('-n', H, 'link', 'show', 'taphost0')).toMatch(/taphost0/) // the test's own TAP is still there
+    expect(lab.ip(H, 'link', 'show', 'taphost0')).toMatch(/taphost0/) // the test's own TAP is still there
   }, 60_000)
 
   it('host killed mid-stream: the guest reports it and exits cleanly', async () => {
@@ -109,7 +109,7 @@ describe.skipIf(!ready)(`TAP bridge across two namespaces (${why})`, () => {
     host.proc.kill('SIGKILL')
     expect(await guest.exited).toBe(1)
     expect(guest.output).toMatch(/cmio: CMIO yield failed: ECONNRESET/)
-    expect(lab.ip('-n', G, 'link', 'show', 'tapcmio0')).toMatch(/tapcmio0/)
+    expect(lab.ip(G, 'link', 'show', 'tapcmio0')).toMatch(/tapcmio0/)
   }, 60_000)
 })
 

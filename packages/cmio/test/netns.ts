@@ -2,7 +2,7 @@
 // unique names (≤ 15 chars), TAP devices and addresses only inside them, children spawned with `ip netns exec`, and
 // a teardown that kills every child and deletes every namespace on every path. Nothing is done in the root
 // namespace. The Lab (children with regex waits) is this package's own.
-import { type ChildProcess, execFileSync } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import {
   addVeth,
@@ -36,8 +36,10 @@ export class Lab {
   readonly namespaces: string[] = []
   readonly children: Child[] = []
 
-  ip(...args: string[]): string {
-    return execFileSync('ip', args, { encoding: 'utf8' })
+  /** `ip -n ns …args`: iproute2 inside one of the lab's namespaces (never the root one). */
+  ip(ns: string, ...args: string[]): string {
+    if (!this.namespaces.includes(ns)) throw new Error(`${ns} is not a namespace of this lab`)
+    return ipn(ns, ...args)
   }
 
   /** A namespace (IPv6 on, as the guest and host would have it; lo up), deleted by teardown(). */
