@@ -78,7 +78,8 @@ export class PipeKring {
     const cur = ring.cur
     const rhead = st[K.rhead]!
     const rtail = st[K.rtail]!
-    if (rhead >>> 0 > lim || rtail >>> 0 > lim || st[K.hwcur]! >>> 0 > lim) this.#corrupt('txsync')
+    if (rhead >>> 0 > lim || rtail >>> 0 > lim || st[K.hwcur]! >>> 0 > lim || st[K.hwtail]! >>> 0 > lim)
+      this.#corrupt('txsync')
     if (head > lim || cur > lim) this.#fail('txsync prologue', head, cur)
     if (rtail >= rhead) {
       if (head < rhead || head > rtail || cur < head || cur > rtail) this.#fail('txsync prologue', head, cur)
