@@ -30,6 +30,7 @@ const stop = async () => {
   rmSync(dir, { recursive: true, force: true })
 }
 process.once('SIGINT', () => stop().then(() => process.exit(130)))
+process.once('exit', () => rmSync(dir, { recursive: true, force: true })) // also when a signal ends it before stop()
 
 async function iperf(client, server, addr, reverse) {
   const s = lab.spawn(server, 'iperf3', ['-s', '-1', '--forceflush', '-B', addr])

@@ -1,54 +1,65 @@
-// Network-namespace helper for bench/bridge.mjs (the tests use test/netns.ts, the same ideas in TypeScript):
-// unique namespaces, TAPs and veths only inside them, children via `ip netns exec`, teardown on every path.
-import { execFileSync, spawn } from 'node:child_process'
+// Network-namespace helper for bench/bridge.mjs (the tests use test/netns.ts, the same ideas in TypeScript), on the
+// shared kit (tools/testkit/netns.mjs: unique names ≤ 15 chars, namespaces deleted on every path, also at exit and
+// on SIGTERM/SIGINT): TAPs and veths only inside the lab's namespaces, children via `ip netns exec`, teardown on
+// every path. The children and their output waits are this bench's own.
+import { addVeth, createNetns, deleteNetns, ipn, spawnInNs, uniqueName } from '../../../tools/testkit/netns.mjs'
 
-let counter = 0
-export function uniqueName(prefix) {
-  const r = Math.random().toString(36).slice(2, 5)
-  return `${prefix}${process.pid % 100000}${(counter++ % 36).toString(36)}${r}`.slice(0, 15)
-}
+export { uniqueName }
+
+/** Children still running when the process exits (a signal ends it through the kit) are killed. */
+const running = new Set()
+process.on('exit', () => {
+  for (const proc of running) proc.kill('SIGKILL')
+})
 
 export class Lab {
   namespaces = []
   children = []
 
-  ip(...args) {
-    return execFileSync('ip', args, { encoding: 'utf8' })
+  /** `ip -n ns …args`: iproute2 inside one of the lab's namespaces (never the root one). */
+  ip(ns, ...args) {
+    if (!this.namespaces.includes(ns)) throw new Error(`${ns} is not a namespace of this lab`)
+    return ipn(ns, ...args)
   }
 
+  /** A namespace (IPv6 on; lo up), deleted by teardown(). */
   netns(prefix) {
-    const n = uniqueName(prefix)
-    this.ip('netns', 'add', n)
+    const n = createNetns(uniqueName(prefix), undefined, { ipv6: true })
     this.namespaces.push(n)
-    this.ip('-n', n, 'link', 'set', 'lo', 'up')
     return n
   }
 
   tap(ns, name, cidr, vnetHdr = false) {
-    this.ip('-n', ns, 'tuntap', 'add', 'dev', name, 'mode', 'tap', ...(vnetHdr ? ['vnet_hdr'] : []))
-    if (vnetHdr) this.ip('-n', ns, 'link', 'set', name, 'gso_max_size', '65000')
-    this.ip('-n', ns, 'addr', 'add', cidr, 'dev', name)
-    this.ip('-n', ns, 'link', 'set', name, 'up')
+    this.ip(ns, 'tuntap', 'add', 'dev', name, 'mode', 'tap', ...(vnetHdr ? ['vnet_hdr'] : []))
+    if (vnetHdr) this.ip(ns, 'link', 'set', name, 'gso_max_size', '65000')
+    this.ip(ns, 'addr', 'add', cidr, 'dev', name)
+    this.ip(ns, 'link', 'set', name, 'up')
   }
 
   veth(nsA, a, cidrA, nsB, b, cidrB) {
-    this.ip('-n', nsA, 'link', 'add', a, 'type', 'veth', 'peer', 'name', b, 'netns', nsB)
-    this.ip('-n', nsA, 'addr', 'add', cidrA, 'dev', a)
-    this.ip('-n', nsB, 'addr', 'add', cidrB, 'dev', b)
-    this.ip('-n', nsA, 'link', 'set', a, 'up')
-    this.ip('-n', nsB, 'link', 'set', b, 'up')
+    if (!this.namespaces.includes(nsB)) throw new Error(`${nsB} is not a namespace of this lab`)
+    addVeth(nsA, a, b, { peerNs: nsB, queues: 0, up: false })
+    this.ip(nsA, 'addr', 'add', cidrA, 'dev', a)
+    this.ip(nsB, 'addr', 'add', cidrB, 'dev', b)
+    this.ip(nsA, 'link', 'set', a, 'up')
+    this.ip(nsB, 'link', 'set', b, 'up')
   }
 
   spawn(ns, cmd, args, env = {}) {
-    const argv = ns === null ? [cmd, ...args] : ['ip', 'netns', 'exec', ns, cmd, ...args]
-    const proc = spawn(argv[0], argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const proc = spawnInNs(ns, [cmd, ...args], { env: { ...process.env, ...env } })
+    running.add(proc)
     const child = { proc, output: '' }
     const onData = (d) => {
       child.output += d
     }
     proc.stdout.on('data', onData)
     proc.stderr.on('data', onData)
-    child.exited = new Promise((resolve) => proc.once('close', (code, sig) => resolve(code ?? sig)))
+    child.exited = new Promise((resolve) =>
+      proc.once('close', (code, sig) => {
+        running.delete(proc)
+        resolve(code ?? sig)
+      }),
+    )
     child.waitFor = (re, ms = 15000) =>
       new Promise((resolve, reject) => {
         const t0 = Date.now()
@@ -81,10 +92,6 @@ export class Lab {
         }),
       ),
     )
-    for (const n of this.namespaces.splice(0)) {
-      try {
-        execFileSync('ip', ['netns', 'del', n], { stdio: 'ignore' })
-      } catch {}
-    }
+    for (const n of this.namespaces.splice(0)) deleteNetns(n)
   }
 }

@@ -1,4 +1,4 @@
-// Network-namespace harness for the end-to-end tests, on the shared kit (tools/testkit/netns.ts): namespaces with
+// Network-namespace harness for the end-to-end tests, on the shared kit (tools/testkit/netns.mjs): namespaces with
 // unique names (≤ 15 chars), TAP devices and addresses only inside them, children spawned with `ip netns exec`, and
 // a teardown that kills every child and deletes every namespace on every path. Nothing is done in the root
 // namespace. The Lab (children with regex waits) is this package's own.
@@ -13,9 +13,9 @@ import {
   probeNetns as probe,
   spawnInNs,
   uniqueName,
-} from '../../../tools/testkit/netns.js'
+} from '../../../tools/testkit/netns.mjs'
 
-export { has, type Probe, uniqueName } from '../../../tools/testkit/netns.js'
+export { has, type Probe, uniqueName } from '../../../tools/testkit/netns.mjs'
 
 export function probeNetns(): Probe {
   const tun = { what: '/dev/net/tun', ok: () => existsSync('/dev/net/tun') }

@@ -5,12 +5,21 @@
 //   node bench/run.mjs [rx|tx|all] [--count N] [--runs R] [--json FILE]
 // The npm `cap` package is installed on demand into $NETHUNS_CAP_DIR (default $TMPDIR/nethuns-bench-cap), outside
 // the workspace; NETHUNS_NO_CAP=1 skips it.
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import {
+  addVeth,
+  createNetns,
+  deleteNetns,
+  has,
+  probeNetns,
+  spawnInNs,
+  uniqueName,
+} from '../../../tools/testkit/netns.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const out = `${here}out/`
@@ -22,17 +31,14 @@ const what = positionals[0] ?? 'all'
 const COUNT = Number(values.count ?? 1_000_000)
 const RUNS = Number(values.runs ?? 3)
 
-if (process.getuid?.() !== 0) {
-  console.log('bench: needs root (network namespaces, AF_PACKET, AF_XDP); skipped')
+const tools = ['gcc', 'trafgen', 'taskset'].map((tool) => ({
+  what: `${tool} (apt-get install ${tool === 'trafgen' ? 'netsniff-ng' : tool})`,
+  ok: () => has(tool),
+}))
+const probe = probeNetns({ root: 'network namespaces, AF_PACKET, AF_XDP', needs: tools })
+if (!probe.ok) {
+  console.log(`bench: ${probe.reason}; skipped`)
   process.exit(0)
-}
-for (const tool of ['gcc', 'trafgen', 'taskset', 'ip']) {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' })
-  } catch {
-    console.log(`bench: needs ${tool} (apt-get install ${tool === 'trafgen' ? 'netsniff-ng' : tool}); skipped`)
-    process.exit(0)
-  }
 }
 mkdirSync(out, { recursive: true })
 for (const c of ['afpacket', 'afxdp']) {
@@ -59,28 +65,24 @@ function capDir() {
   return dir
 }
 
-const ns = `nhb${process.pid}`
-function netnsUp() {
-  execFileSync('ip', ['netns', 'add', ns])
-  const sh = (args) => execFileSync('ip', ['netns', 'exec', ns, ...args], { stdio: 'ignore' })
-  sh(['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1'])
-  sh(['sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1'])
-  const q = ['numtxqueues', '1', 'numrxqueues', '1']
-  execFileSync('ip', ['-n', ns, 'link', 'add', 'a0', ...q, 'type', 'veth', 'peer', 'name', 'a1', ...q])
-  execFileSync('ip', ['-n', ns, 'link', 'set', 'a0', 'up'])
-  execFileSync('ip', ['-n', ns, 'link', 'set', 'a1', 'up'])
-}
-function netnsDown() {
-  try {
-    execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' })
-  } catch {}
-}
+// One namespace of our own (unique name; IPv6 off, so no RS/MLD frames on the veth; lo up) with veth a0 <-> a1, one
+// queue each, up with carrier. The kit deletes it at exit and on SIGTERM/SIGINT too; the children go with it.
+const ns = uniqueName('nhb')
+const netnsUp = () => createNetns(ns, () => addVeth(ns, 'a0', 'a1', { queues: 1 }))
+const netnsDown = () => deleteNetns(ns)
 
 const children = new Set()
+// SIGTERM first: a sender is `timeout 60 trafgen …`, and timeout passes SIGTERM on to trafgen (SIGKILL would orphan
+// it, flooding until its -n count is sent); SIGKILL only for what is still there 2 s later
+function stopChild(c) {
+  c.kill('SIGTERM')
+  setTimeout(() => c.kill('SIGKILL'), 2000).unref()
+}
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGTERM')
+})
 function run(cpu, argv, timeoutMs = 60_000) {
-  const c = spawn('ip', ['netns', 'exec', ns, 'taskset', '-c', String(cpu), ...argv], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const c = spawnInNs(ns, ['taskset', '-c', String(cpu), ...argv])
   children.add(c)
   let buf = ''
   let err = ''
@@ -95,7 +97,7 @@ function run(cpu, argv, timeoutMs = 60_000) {
   c.stderr.on('data', (d) => {
     err += d
   })
-  const timer = setTimeout(() => c.kill('SIGKILL'), timeoutMs)
+  const timer = setTimeout(() => stopChild(c), timeoutMs)
   const done = new Promise((resolve) =>
     c.on('exit', (code) => {
       clearTimeout(timer)
@@ -262,7 +264,7 @@ try {
     ])
   }
 } finally {
-  for (const c of children) c.kill('SIGKILL')
+  for (const c of children) stopChild(c)
   netnsDown()
 }
 if (values.json) writeFileSync(values.json, `${JSON.stringify(rows, null, 2)}\n`)

@@ -1,4 +1,4 @@
-// Network namespaces for the tests, from the shared kit (tools/testkit/netns.ts): a veth pair whose both ends live
+// Network namespaces for the tests, from the shared kit (tools/testkit/netns.mjs): a veth pair whose both ends live
 // in a namespace made here (unique name, removed on every path), peers run inside it as child processes (ip netns
 // exec), nothing touches the root namespace. The JSON-lines peer harness (startPeer) is this package's own.
 import type { ChildProcess } from 'node:child_process'
@@ -12,7 +12,7 @@ import {
   probeNetns as probe,
   spawnNode,
   uniqueName,
-} from '../../../tools/testkit/netns.js'
+} from '../../../tools/testkit/netns.mjs'
 
 export const isRoot = process.getuid?.() === 0
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
