@@ -17,7 +17,7 @@ import {
   errnoName,
   fragments,
   gatherBytes,
-  MAX_FRAGS,
+  gatherChain,
   type Pollable,
   RESOLVED_WAIT,
   type RingHost,
@@ -25,6 +25,7 @@ import {
   rxRoom,
   TAP_READ_BYTES,
   tsWriter,
+  walkChain,
 } from './nic-shared.js'
 
 /** The host ring pair over the tap fd: TX = write(2) per frame into the stack, RX = read(2) per frame from it. */
@@ -36,6 +37,7 @@ export function hostRing(host: RingHost, p: Pollable): void {
     const bufBase = tx.byteOffset + tx.bufOfs
     // a NS_MOREFRAG chain is gathered here and written as one frame
     const gather = host.take(gatherBytes(bs))
+    const chain = new Int32Array(3) // walkChain's result
     let hwcur = 0
     host.setDriver(nicRingSlot(g, true, g.nRings), {
       sync: () => {
@@ -56,7 +58,7 @@ export function hostRing(host: RingHost, p: Pollable): void {
           }
         }
         let k = hwcur
-        outer: while (k !== head) {
+        while (k !== head) {
           if ((tx.slotFlags(k) & NS_MOREFRAG) === 0) {
             // one slot: written from its buffer
             const len = tx.len(k)
@@ -66,26 +68,11 @@ export function hostRing(host: RingHost, p: Pollable): void {
             k = k === lim ? 0 : k + 1
             continue
           }
-          let e = k
-          let total = 0
-          let frags = 0
-          let bad = 0
-          for (;;) {
-            const len = tx.len(e)
-            if (!valid(tx.bufIdx(e))) bad = EINVAL
-            else if (len > bs || frags >= MAX_FRAGS) bad ||= EMSGSIZE
-            else if (bad === 0) {
-              const off = bufBase + tx.bufIdx(e) * bs
-              u8.copyWithin(gather + total, off, off + len)
-            }
-            total += len
-            frags++
-            const more = (tx.slotFlags(e) & NS_MOREFRAG) !== 0
-            e = e === lim ? 0 : e + 1
-            if (!more) break
-            if (e === head) break outer // an unfinished chain waits for its last fragment
-          }
-          const r = bad !== 0 ? -bad : binding.write(fd, u8, gather, total)
+          if (!walkChain(tx, k, head, nbufs, chain)) break // an unfinished chain waits for its last fragment
+          const e = chain[0]!
+          const bad = chain[2]!
+          if (bad === 0) gatherChain(tx, k, e, u8, gather) // then written as one frame
+          const r = bad !== 0 ? -bad : binding.write(fd, u8, gather, chain[1]!)
           if (r < 0) countWriteError(r, bad !== 0)
           k = e
         }

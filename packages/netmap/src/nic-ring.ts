@@ -11,13 +11,11 @@ import { nicRingSlot } from './layout.js'
 import {
   badBuffer,
   EAGAIN,
-  EINVAL,
-  EMSGSIZE,
   ENOBUFS,
   errnoName,
   fragments,
   gatherBytes,
-  MAX_FRAGS,
+  gatherChain,
   NOBUFS_GIVE_UP_MS,
   NOBUFS_GIVE_UP_TRIES,
   type Pollable,
@@ -29,6 +27,7 @@ import {
   rxRoom,
   rxSlotSize,
   tsWriter,
+  walkChain,
 } from './nic-shared.js'
 
 /**
@@ -43,12 +42,13 @@ export function nicRing(host: RingHost, p: Pollable, i: number, mtu: number): vo
   if (tx) {
     const batchOff = host.take(gatherBytes(bs))
     const batchCap = gatherBytes(bs)
+    const chain = new Int32Array(3) // walkChain's result
     /** Per batch entry: datagram length, and the slot after the packet's last fragment. */
     const lens = new Int32Array(64)
     const ends = new Int32Array(64)
     let count = 0
     let used = 0
-    const bufBase = tx.byteOffset + tx.bufOfs
+    const _bufBase = tx.byteOffset + tx.bufOfs
     let hwcur = 0
     /** First slot not handled yet (sent, or dropped for good) in the running sync. */
     let done = 0
@@ -115,41 +115,22 @@ export function nicRing(host: RingHost, p: Pollable, i: number, mtu: number): vo
         done = hwcur
         stall = 0
         errs = 0
-        outer: while (k !== head) {
+        while (k !== head) {
           // one packet: the slots from k through the first one without NS_MOREFRAG, gathered into one datagram
-          let e = k
-          let total = 0
-          let frags = 0
-          let bad = 0
-          for (;;) {
-            const l = tx.len(e)
-            const bi = tx.bufIdx(e)
-            if (bi < 2 || bi >= nbufs) bad = EINVAL
-            else if (l > bs) bad ||= EMSGSIZE
-            total += l
-            frags++
-            const more = (tx.slotFlags(e) & NS_MOREFRAG) !== 0
-            e = e === lim ? 0 : e + 1
-            if (!more) break
-            if (e === head) break outer // an unfinished chain waits for its last fragment
-          }
-          if (bad !== 0 || frags > MAX_FRAGS) {
+          if (!walkChain(tx, k, head, nbufs, chain)) break // an unfinished chain waits for its last fragment
+          const e = chain[0]!
+          const total = chain[1]!
+          if (chain[2] !== 0) {
             if (!flush()) break
             // a bad buf_idx, a slot longer than its buffer, or more than NETMAP_MAX_FRAGS fragments: dropped
             errs++
-            lastErr = bad || EMSGSIZE
+            lastErr = chain[2]!
             done = e
             k = e
             continue
           }
           if ((count === 64 || used + total > batchCap) && !flush()) break
-          let o = batchOff + used
-          for (let f = k; f !== e; f = f === lim ? 0 : f + 1) {
-            const src = bufBase + tx.bufIdx(f) * bs
-            const l = tx.len(f)
-            u8.copyWithin(o, src, src + l)
-            o += l
-          }
+          gatherChain(tx, k, e, u8, batchOff + used)
           lens[count] = total
           ends[count] = e
           count++

@@ -4,7 +4,7 @@
 import { constants as osConstants } from 'node:os'
 import { getSystemErrorName } from 'node:util'
 import { FdWatcher, type OwnedFd } from '@x/native'
-import type { RingView } from '@x/ring'
+import { NS_MOREFRAG, type RingView } from '@x/ring'
 import { NetmapError } from './errors.js'
 import { type NicGeometry, nicRingSlot } from './layout.js'
 import { RESOLVED, type RingDriver } from './ring.js'
@@ -150,5 +150,50 @@ export function ringPair(host: RingHost, i: number) {
     n: g.numSlots,
     lim: g.numSlots - 1,
     bs: g.bufSize,
+  }
+}
+
+/**
+ * Walks the TX packet that starts at slot k: its slots up to the first one without NS_MOREFRAG. Fills
+ * out[0] = the slot after its last fragment, out[1] = its bytes, out[2] = 0, or the errno that drops it (EINVAL: a
+ * buf_idx outside the port's buffers, which is then never dereferenced; EMSGSIZE: a slot longer than its buffer, or
+ * more than NETMAP_MAX_FRAGS fragments). False when the chain does not end before head (it waits for its last
+ * fragment). No allocation.
+ */
+export function walkChain(tx: RingView, k: number, head: number, nbufs: number, out: Int32Array): boolean {
+  const lim = tx.numSlots - 1
+  const bs = tx.nrBufSize
+  let e = k
+  let total = 0
+  let frags = 0
+  let bad = 0
+  for (;;) {
+    const len = tx.len(e)
+    const bi = tx.bufIdx(e)
+    if (bi < 2 || bi >= nbufs) bad = EINVAL
+    else if (len > bs) bad ||= EMSGSIZE
+    total += len
+    frags++
+    const more = (tx.slotFlags(e) & NS_MOREFRAG) !== 0
+    e = e === lim ? 0 : e + 1
+    if (!more) break
+    if (e === head) return false
+  }
+  out[0] = e
+  out[1] = total
+  out[2] = bad || (frags > MAX_FRAGS ? EMSGSIZE : 0)
+  return true
+}
+
+/** Copies the fragments of slots [k, e) (a packet walkChain accepted) back to back into u8 at `to`. */
+export function gatherChain(tx: RingView, k: number, e: number, u8: Uint8Array, to: number): void {
+  const lim = tx.numSlots - 1
+  const base = tx.byteOffset + tx.bufOfs
+  const bs = tx.nrBufSize
+  for (let f = k, o = to; f !== e; f = f === lim ? 0 : f + 1) {
+    const src = base + tx.bufIdx(f) * bs
+    const len = tx.len(f)
+    u8.copyWithin(o, src, src + len)
+    o += len
   }
 }
