@@ -87,10 +87,20 @@ function sender(ring) {
   }
 }
 
-/** recv(max): checks up to max packets from head, advances head/cur; the count. */
-function receiver(ring) {
+/** The receivers' check: mismatches in the packet at byte `off` (its sequence number and length; with verify, bytes). */
+function checkerFor(ring) {
   const u8 = ring.u8
   const w32 = new Uint32Array(u8.buffer, 0, u8.byteLength >>> 2)
+  return (off, len, expect) => {
+    let bad = w32[off >>> 2] !== expect || len !== size ? 1 : 0
+    if (verify) for (let j = 4; j < size; j++) if (u8[off + j] !== tpl[j]) bad++
+    return bad
+  }
+}
+
+/** recv(max): checks up to max packets from head, advances head/cur; the count. */
+function receiver(ring) {
+  const check = checkerFor(ring)
   const slots = ring.slots
   const base = ring.bufBase
   const bs = ring.bufSize
@@ -103,10 +113,7 @@ function receiver(ring) {
     let expect = st.expect
     let bad = st.bad
     for (let i = 0; i < n; i++) {
-      const off = base + slots[h * 4] * bs
-      if (w32[off >>> 2] !== expect || (slots[h * 4 + 1] & 0xffff) !== size) bad++
-      if (verify) for (let j = 4; j < size; j++) if (u8[off + j] !== tpl[j]) bad++
-      expect++
+      bad += check(base + slots[h * 4] * bs, slots[h * 4 + 1] & 0xffff, expect++)
       h = h + 1 === ns ? 0 : h + 1
     }
     st.expect = expect
@@ -120,8 +127,6 @@ function receiver(ring) {
 
 /** The callback API: tx.fill calling the same writer, rx.drain calling the same check, once per packet. */
 function callbacks(ring, tx) {
-  const u8 = ring.u8
-  const w32 = new Uint32Array(u8.buffer, 0, u8.byteLength >>> 2)
   const st = { expect: 0, bad: 0, seq: 0 }
   if (tx) {
     const put = writerFor(ring)
@@ -131,12 +136,11 @@ function callbacks(ring, tx) {
     }
     st.send = (n) => ring.fill(n, fill)
   } else {
-    const check = (u8, off, len) => {
-      if (w32[off >>> 2] !== st.expect || len !== size) st.bad++
-      if (verify) for (let j = 4; j < size; j++) if (u8[off + j] !== tpl[j]) st.bad++
-      st.expect++
+    const check = checkerFor(ring)
+    const each = (_u8, off, len) => {
+      st.bad += check(off, len, st.expect++)
     }
-    st.recv = (max) => ring.drain(max, check)
+    st.recv = (max) => ring.drain(max, each)
   }
   return st
 }

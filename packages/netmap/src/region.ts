@@ -52,6 +52,23 @@ function writeNetmapIf(u8: Uint8Array, nif: number, name: string, nRings: number
 }
 
 /**
+ * Formats ring `i` (TX or RX) at `base + off` the kernel's way (RingView.format: TX head = cur = 0, tail = n-1; RX
+ * all 0), with buffer 0 at `ifTotal + ringTotal` from `base`: the layout NIC and pipe regions share.
+ */
+function formatRing(
+  buffer: ArrayBuffer | SharedArrayBuffer,
+  base: number,
+  off: number,
+  g: { readonly numSlots: number; readonly bufSize: number; readonly ifTotal: number; readonly ringTotal: number },
+  i: number,
+  tx: boolean,
+  atomic: boolean,
+): RingView {
+  const init = { numSlots: g.numSlots, bufSize: g.bufSize, bufOfs: g.ifTotal + g.ringTotal - off, ringid: i }
+  return RingView.format(buffer, base + off, { ...init, dir: tx ? NR_TX : NR_RX }, { atomic })
+}
+
+/**
  * Formats a NIC port's private region (nicGeometry): the netmap_if at offset 0 with ring_ofs set for the `bound`
  * ring_ofs positions only (0 elsewhere, as for rings the fd did not bind), and every ring the kernel's way: TX
  * head = cur = 0, tail = n-1; RX all 0; each bound ring with its own buffers (0 and 1 reserved; unbound rings own
@@ -69,18 +86,7 @@ export function formatNicRegion(buffer: ArrayBuffer, g: NicGeometry, name: strin
       if (host && !g.hostRings) continue
       const k = nicRingSlot(g, tx, i)
       const off = g.ifTotal + k * g.ringSize
-      const ring = RingView.format(
-        buffer,
-        off,
-        {
-          numSlots: g.numSlots,
-          bufSize: g.bufSize,
-          bufOfs: g.ifTotal + g.ringTotal - off,
-          ringid: i,
-          dir: tx ? NR_TX : NR_RX,
-        },
-        { atomic: false },
-      )
+      const ring = formatRing(buffer, 0, off, g, i, tx, false)
       if (!bound.has(k)) continue
       if (ordinal >= g.bufRings)
         throw new RangeError(`formatNicRegion: ${bound.size} bound rings, buffers for ${g.bufRings} (nicGeometry)`)
@@ -124,18 +130,7 @@ export function formatPipeRegion(
       for (let i = 0; i < g.nRings; i++) {
         const k = kringIndex(g, e, tx, i)
         const off = ringOffset(g, k)
-        const ring = RingView.format(
-          buffer,
-          base + off,
-          {
-            numSlots: g.numSlots,
-            bufSize: g.bufSize,
-            bufOfs: g.ifTotal + g.ringTotal - off,
-            ringid: i,
-            dir: tx ? NR_TX : NR_RX,
-          },
-          { atomic: true },
-        )
+        const ring = formatRing(buffer, base, off, g, i, tx, true)
         const direction = tx ? e : 1 - e
         for (let s = 0; s < g.numSlots; s++) ring.setBufIdx(s, pipeBufIdx(g, direction, i, s))
         const line = (g.krings + k * KRING_LINE) / 4
